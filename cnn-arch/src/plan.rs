@@ -1,0 +1,329 @@
+//! Shape inference: from an [`ArchFile`] and an input shape to a checked [`Network`] in which
+//! every layer knows its input and output shape, padding, parameters and multiply-adds.
+
+use std::fmt;
+
+use crate::diagnostic::{Diagnostic, Diagnostics, Position};
+use crate::spec::*;
+
+/// What a layer produces: an image `[channels, height, width]` or a flat vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Image([usize; 3]),
+    Flat(usize),
+}
+
+impl Shape {
+    /// Number of values per example.
+    pub fn len(self) -> usize {
+        match self {
+            Shape::Image([c, h, w]) => c * h * w,
+            Shape::Flat(n) => n,
+        }
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Shape::Image([c, h, w]) => write!(f, "{c}x{h}x{w}"),
+            Shape::Flat(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// Values that the file may lack or that the caller overrides (the macro's `name = ...`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    pub name: Option<String>,
+    pub input: Option<[usize; 3]>,
+    pub classes: Option<usize>,
+}
+
+/// A checked network: every listed layer plus the implicit output layer, with shapes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    pub name: String,
+    pub input: [usize; 3],
+    pub classes: usize,
+    /// The listed layers, then the output layer (a `Dense` with no activation).
+    pub layers: Vec<PlannedLayer>,
+}
+
+/// One layer with everything needed to build it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedLayer {
+    /// 1-based position in the file; the output layer comes after the last listed one.
+    pub index: usize,
+    /// The Rust field name: `conv1`, `pool2`, `fc1`, `output`.
+    pub field: String,
+    pub layer: Layer,
+    pub input: Shape,
+    pub output: Shape,
+    /// Zeros added `[top, left, bottom, right]` (always zero for `FC`).
+    pub pads: [usize; 4],
+    pub params: usize,
+    /// Multiply-adds per example.
+    pub macs: u64,
+}
+
+impl PlannedLayer {
+    pub fn is_output(&self) -> bool {
+        self.field == "output"
+    }
+
+    /// `C relu 64 3x3/1 same, dropout 8.3%`.
+    pub fn description(&self) -> String {
+        let mut text = if self.is_output() {
+            format!("FC {}", self.output)
+        } else {
+            self.layer.to_string()
+        };
+        match &self.layer {
+            Layer::Conv(Conv { padding, .. }) | Layer::Pool(Pool { padding, .. }) => {
+                text.push_str(&format!(" {padding}"));
+            }
+            Layer::Dense(_) => {}
+        }
+        if let Layer::Conv(Conv { batch_norm: true, .. }) | Layer::Dense(Dense { batch_norm: true, .. }) =
+            self.layer
+        {
+            text.push_str(", batch norm");
+        }
+        if self.layer.drop_out() > 0.0 {
+            text.push_str(&format!(", dropout {}%", self.layer.drop_out()));
+        }
+        text
+    }
+}
+
+impl Network {
+    pub fn params(&self) -> usize {
+        self.layers.iter().map(|l| l.params).sum()
+    }
+
+    pub fn macs(&self) -> u64 {
+        self.layers.iter().map(|l| l.macs).sum()
+    }
+}
+
+/// Checks `file` with `overrides` applied, reporting every shape problem at once.
+pub fn plan(file: &ArchFile, overrides: &Overrides) -> Result<Network, Diagnostics> {
+    let mut errors = Diagnostics::default();
+    match plan_into(file, overrides, &mut errors) {
+        Some(network) => errors.into_result(network),
+        None => {
+            errors.sort();
+            Err(errors)
+        }
+    }
+}
+
+/// Like [`plan`], adding problems to `errors`; `None` when there is nothing to build.
+pub(crate) fn plan_into(
+    file: &ArchFile,
+    overrides: &Overrides,
+    errors: &mut Diagnostics,
+) -> Option<Network> {
+    let at = |message: String| match file.pos {
+        Some(pos) => Diagnostic::at(pos, message),
+        None => Diagnostic::nowhere(message),
+    };
+    let input = overrides.input.or(file.input);
+    let classes = overrides.classes.or(file.classes);
+    if input.is_none() {
+        errors.push(at("missing input shape: add `\"input\": [channels, height, width]` to the file, or `input = [1, 28, 28]` to the macro call".into()));
+    }
+    if classes.is_none() {
+        errors.push(at("missing number of classes: add `\"classes\": 10` to the file, or `classes = 10` to the macro call".into()));
+    }
+    if let Some(0) = classes {
+        errors.push(at("`classes` must be at least 1".into()));
+    }
+    if let Some(shape) = input.filter(|s| s.contains(&0)) {
+        errors.push(at(format!("input shape {shape:?} has a zero size")));
+    }
+    if file.layers.is_empty() {
+        errors.push(at("the layer list is empty: list at least one `C`, `P` or `FC` layer".into()));
+    }
+    let (input, classes) = (input?, classes?);
+    let name = overrides.name.clone().or_else(|| file.name.clone());
+    let layers = plan_layers(file, input, classes, errors)?;
+    Some(Network {
+        name: name.unwrap_or_else(|| "Cnn".into()),
+        input,
+        classes,
+        layers,
+    })
+}
+
+fn plan_layers(
+    file: &ArchFile,
+    input: [usize; 3],
+    classes: usize,
+    errors: &mut Diagnostics,
+) -> Option<Vec<PlannedLayer>> {
+    let mut counters = Counters::default();
+    let mut shape = Shape::Image(input);
+    let mut planned = Vec::new();
+    let mut complete = true;
+    for (i, spec) in file.layers.iter().enumerate() {
+        let label = format!("layer {} ({})", i + 1, spec.layer);
+        match step(&spec.layer, shape) {
+            Ok((output, pads, params, macs)) => {
+                planned.push(PlannedLayer {
+                    index: i + 1,
+                    field: counters.next(&spec.layer),
+                    layer: spec.layer.clone(),
+                    input: shape,
+                    output,
+                    pads,
+                    params,
+                    macs,
+                });
+                shape = output;
+            }
+            Err(message) => {
+                let pos = spec.pos.unwrap_or(Position { line: 1, column: 1 });
+                errors.push(Diagnostic::at(pos, message).in_layer(&label));
+                complete = false;
+                break;
+            }
+        }
+    }
+    let output = Layer::Dense(Dense {
+        num_output: classes,
+        activation: Activation::None,
+        drop_out: 0.0,
+        batch_norm: false,
+    });
+    let (out_shape, pads, params, macs) = step(&output, shape).ok()?;
+    planned.push(PlannedLayer {
+        index: file.layers.len() + 1,
+        field: "output".into(),
+        layer: output,
+        input: shape,
+        output: out_shape,
+        pads,
+        params,
+        macs,
+    });
+    complete.then_some(planned)
+}
+
+#[derive(Default)]
+struct Counters {
+    conv: usize,
+    pool: usize,
+    fc: usize,
+}
+
+impl Counters {
+    fn next(&mut self, layer: &Layer) -> String {
+        let (prefix, counter) = match layer {
+            Layer::Conv(_) => ("conv", &mut self.conv),
+            Layer::Pool(_) => ("pool", &mut self.pool),
+            Layer::Dense(_) => ("fc", &mut self.fc),
+        };
+        *counter += 1;
+        format!("{prefix}{counter}")
+    }
+}
+
+type Step = (Shape, [usize; 4], usize, u64);
+
+/// One layer's output shape, padding, parameters and multiply-adds, or why it cannot be built.
+fn step(layer: &Layer, input: Shape) -> Result<Step, String> {
+    match (layer, input) {
+        (Layer::Dense(d), _) => {
+            let n = input.len();
+            let bn = if d.batch_norm { 2 * d.num_output } else { 0 };
+            let params = n * d.num_output + d.num_output + bn;
+            Ok((Shape::Flat(d.num_output), [0; 4], params, (n * d.num_output) as u64))
+        }
+        (Layer::Conv(c), Shape::Image([ch, h, w])) => {
+            let (out_h, out_w, pads) = window(c.kernel_size, c.stride, c.padding, [h, w])?;
+            let per_filter = c.kernel_size[0] * c.kernel_size[1] * ch;
+            let bn = if c.batch_norm { 2 * c.num_output } else { 0 };
+            let params = per_filter * c.num_output + c.num_output + bn;
+            let macs = (out_h * out_w * c.num_output * per_filter) as u64;
+            Ok((Shape::Image([c.num_output, out_h, out_w]), pads, params, macs))
+        }
+        (Layer::Pool(p), Shape::Image([ch, h, w])) => {
+            let (out_h, out_w, pads) = window(p.kernel_size, p.stride, p.padding, [h, w])?;
+            Ok((Shape::Image([ch, out_h, out_w]), pads, 0, 0))
+        }
+        (_, Shape::Flat(n)) => Err(format!(
+            "a {} layer cannot follow an FC layer: its input is already flat ({n} values); put `C` and `P` layers before the first `FC`",
+            layer.type_name()
+        )),
+    }
+}
+
+/// Output size and `[top, left, bottom, right]` padding of a sliding window.
+fn window(
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: Padding,
+    input: [usize; 2],
+) -> Result<(usize, usize, [usize; 4]), String> {
+    let (pads_h, pads_w) = match padding {
+        Padding::Same => (
+            same_padding(input[0], kernel[0], stride[0]),
+            same_padding(input[1], kernel[1], stride[1]),
+        ),
+        Padding::Valid => ((0, 0), (0, 0)),
+        Padding::Explicit([h, w]) => ((h, h), (w, w)),
+    };
+    let padded = [input[0] + pads_h.0 + pads_h.1, input[1] + pads_w.0 + pads_w.1];
+    if padded[0] < kernel[0] || padded[1] < kernel[1] {
+        let padded_note = match padding {
+            Padding::Explicit(_) => format!(" (padded to {}x{})", padded[0], padded[1]),
+            _ => String::new(),
+        };
+        return Err(format!(
+            "input {}x{}{padded_note} is smaller than the kernel {}x{} with padding {padding}; the output would be empty",
+            input[0], input[1], kernel[0], kernel[1]
+        ));
+    }
+    let out = |i: usize| (padded[i] - kernel[i]) / stride[i] + 1;
+    Ok((out(0), out(1), [pads_h.0, pads_w.0, pads_h.1, pads_w.1]))
+}
+
+/// TensorFlow's `SAME`: output = ceil(input / stride), the odd extra zero at the end.
+fn same_padding(input: usize, kernel: usize, stride: usize) -> (usize, usize) {
+    let out = input.div_ceil(stride);
+    let total = ((out - 1) * stride + kernel).saturating_sub(input);
+    (total / 2, total - total / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_padding_follows_tensorflow() {
+        assert_eq!(same_padding(28, 3, 1), (1, 1));
+        assert_eq!(same_padding(28, 2, 2), (0, 0));
+        assert_eq!(same_padding(14, 5, 3), (1, 2));
+        assert_eq!(same_padding(7, 2, 2), (0, 1));
+        assert_eq!(same_padding(1, 5, 3), (2, 2));
+    }
+
+    #[test]
+    fn window_sizes() {
+        assert_eq!(window([3, 3], [1, 1], Padding::Same, [28, 28]).unwrap().0, 28);
+        assert_eq!(window([5, 5], [3, 3], Padding::Same, [14, 14]).unwrap().0, 5);
+        assert_eq!(window([5, 5], [3, 3], Padding::Valid, [14, 14]).unwrap().0, 4);
+        assert_eq!(window([3, 3], [1, 1], Padding::Explicit([1, 1]), [5, 5]).unwrap().0, 5);
+        let err = window([5, 5], [3, 3], Padding::Valid, [1, 1]).unwrap_err();
+        assert_eq!(
+            err,
+            "input 1x1 is smaller than the kernel 5x5 with padding valid; the output would be empty"
+        );
+    }
+}

@@ -1,0 +1,124 @@
+//! Which burn backend runs a network, chosen at run time (burn 0.22 has no backend type
+//! parameter: the backend is a property of the [`Device`]).
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::tensor::Device;
+
+/// A compute backend compiled into this build (see the crate's cargo features).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// burn's pure-Rust CPU backend (default; about 57x faster training than `ndarray`).
+    Flex,
+    /// burn's deprecated ndarray CPU backend.
+    NdArray,
+    /// GPU through wgpu (Vulkan, Metal, DX12).
+    Wgpu,
+    /// NVIDIA GPU through CUDA (needs burn's `cuda` build, which downloads LLVM).
+    Cuda,
+}
+
+/// A backend that was asked for but is not compiled into this build.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    #[error("backend `{0}` is not compiled in; rebuild with `--features {0}` (compiled in: {1})")]
+    NotCompiled(Backend, String),
+    #[error("unknown backend `{0}`; expected one of flex, ndarray, wgpu, cuda")]
+    Unknown(String),
+}
+
+impl Backend {
+    pub const ALL: [Backend; 4] = [Backend::Flex, Backend::NdArray, Backend::Wgpu, Backend::Cuda];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Flex => "flex",
+            Backend::NdArray => "ndarray",
+            Backend::Wgpu => "wgpu",
+            Backend::Cuda => "cuda",
+        }
+    }
+
+    /// Whether this build can run the backend.
+    pub fn is_compiled(self) -> bool {
+        match self {
+            Backend::Flex => cfg!(feature = "flex"),
+            Backend::NdArray => cfg!(feature = "ndarray"),
+            Backend::Wgpu => cfg!(feature = "wgpu"),
+            Backend::Cuda => cfg!(feature = "cuda"),
+        }
+    }
+
+    /// The backends this build can run, fastest CPU one first.
+    pub fn compiled() -> Vec<Backend> {
+        Self::ALL.into_iter().filter(|b| b.is_compiled()).collect()
+    }
+
+    /// The device for this backend (without autodiff; call `.autodiff()` to train).
+    pub fn device(self) -> Result<Device, BackendError> {
+        match self {
+            #[cfg(feature = "flex")]
+            Backend::Flex => Ok(Device::flex()),
+            #[cfg(feature = "ndarray")]
+            #[allow(deprecated)]
+            Backend::NdArray => Ok(Device::ndarray()),
+            #[cfg(feature = "wgpu")]
+            Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            #[cfg(feature = "cuda")]
+            Backend::Cuda => Ok(Device::cuda(0usize)),
+            #[allow(unreachable_patterns)]
+            other => Err(BackendError::NotCompiled(other, compiled_names())),
+        }
+    }
+}
+
+fn compiled_names() -> String {
+    let names: Vec<&str> = Backend::compiled().into_iter().map(Backend::name).collect();
+    if names.is_empty() { "none".into() } else { names.join(", ") }
+}
+
+impl Default for Backend {
+    /// The first compiled backend in the order flex, ndarray, wgpu, cuda.
+    fn default() -> Self {
+        Backend::compiled().first().copied().unwrap_or(Backend::Flex)
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Backend {
+    type Err = BackendError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|b| b.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| BackendError::Unknown(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_and_explains_missing_backends() {
+        assert_eq!("Flex".parse::<Backend>(), Ok(Backend::Flex));
+        assert!(matches!("tpu".parse::<Backend>(), Err(BackendError::Unknown(_))));
+        for backend in Backend::ALL {
+            match backend.device() {
+                Ok(_) => assert!(backend.is_compiled()),
+                Err(e) => {
+                    assert!(!backend.is_compiled());
+                    assert!(e.to_string().contains(&format!("--features {backend}")), "{e}");
+                }
+            }
+        }
+    }
+}
