@@ -25,6 +25,14 @@ impl Shape {
     pub fn is_empty(self) -> bool {
         self.len() == 0
     }
+
+    /// Channels of an image; the length of a flat vector (what a batch norm normalises).
+    pub fn channels(self) -> usize {
+        match self {
+            Shape::Image([c, _, _]) => c,
+            Shape::Flat(n) => n,
+        }
+    }
 }
 
 impl fmt::Display for Shape {
@@ -72,6 +80,10 @@ pub struct PlannedLayer {
 }
 
 impl PlannedLayer {
+    pub fn input_channels(&self) -> usize {
+        self.input.channels()
+    }
+
     pub fn is_output(&self) -> bool {
         self.field == "output"
     }

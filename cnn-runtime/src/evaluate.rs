@@ -1,0 +1,81 @@
+//! Running a network over a whole split: loss, predictions and probabilities.
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Tensor};
+
+use crate::Network;
+use crate::data::{ImageBatch, ImageBatcher, ImageSet};
+use crate::metrics::{ConfusionMatrix, MetricsError};
+
+/// The outcome of a network on one split, in the split's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Mean cross-entropy.
+    pub loss: f64,
+    pub y_true: Vec<usize>,
+    pub y_pred: Vec<usize>,
+    /// Softmax probabilities, `classes` per example.
+    pub probabilities: Vec<f32>,
+    pub classes: usize,
+}
+
+impl Evaluation {
+    pub fn accuracy(&self) -> f64 {
+        let correct = self.y_true.iter().zip(&self.y_pred).filter(|(t, p)| t == p).count();
+        correct as f64 / self.y_true.len().max(1) as f64
+    }
+
+    pub fn error_rate(&self) -> f64 {
+        1.0 - self.accuracy()
+    }
+
+    pub fn confusion_matrix(&self, class_names: &[String]) -> Result<ConfusionMatrix, MetricsError> {
+        ConfusionMatrix::new(&self.y_true, &self.y_pred, self.classes)?.with_class_names(class_names.to_vec())
+    }
+}
+
+/// Evaluates `model` (an inference copy: `model.valid()`) on `set`, `batch_size` at a time.
+pub fn evaluate<M: Network>(
+    model: &M,
+    set: &ImageSet,
+    batcher: &ImageBatcher,
+    batch_size: usize,
+    device: &Device,
+) -> Evaluation {
+    let loss_fn = CrossEntropyLossConfig::new().init(device);
+    let mut evaluation = Evaluation {
+        loss: 0.0,
+        y_true: Vec::with_capacity(set.len()),
+        y_pred: Vec::with_capacity(set.len()),
+        probabilities: Vec::with_capacity(set.len() * M::CLASSES),
+        classes: M::CLASSES,
+    };
+    let indices: Vec<usize> = (0..set.len()).collect();
+    for chunk in indices.chunks(batch_size.max(1)) {
+        let ImageBatch { images, targets } = set.batch_tensor(chunk, batcher, device);
+        let logits = model.logits(images);
+        let loss: f32 = loss_fn.forward(logits.clone(), targets).into_scalar();
+        evaluation.loss += f64::from(loss) * chunk.len() as f64;
+        let probabilities: Tensor<2> = softmax(logits, 1);
+        let values: Vec<f32> = probabilities.into_data().try_to_vec().expect("f32 probabilities");
+        for row in values.chunks(M::CLASSES) {
+            evaluation.y_pred.push(argmax(row));
+        }
+        evaluation.probabilities.extend(values);
+        evaluation.y_true.extend(chunk.iter().map(|&i| usize::from(set.labels()[i])));
+    }
+    evaluation.loss /= set.len().max(1) as f64;
+    evaluation
+}
+
+/// Index of the largest value (the first on ties, as `argmax` does).
+pub fn argmax(values: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, v) in values.iter().enumerate() {
+        if *v > values[best] {
+            best = i;
+        }
+    }
+    best
+}

@@ -1,0 +1,228 @@
+//! One command per experiment: the shared command line of the examples, and the run that
+//! trains, evaluates and writes the report into a run directory.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use burn::module::Module;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{BatcherOptions, DataError, Dataset, ImageBatcher};
+use crate::evaluate::{Evaluation, evaluate};
+use crate::report::Report;
+use crate::train::{Checkpoint, Console, Interrupt, Schedule, Stop, TrainConfig, Trainer};
+use crate::{Backend, Network};
+
+/// The options every example shares.
+#[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
+pub struct ExperimentArgs {
+    /// Folder with the dataset's official files (default: the example's own default).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Passes over the training set [default: 3; on --resume, the saved run's].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// L2 weight decay (0 turns it off).
+    #[arg(long, default_value_t = 1e-3)]
+    pub weight_decay: f64,
+    /// Learning-rate schedule: constant, step:EVERY:GAMMA or cosine[:MIN].
+    #[arg(long, default_value = "constant")]
+    pub schedule: String,
+    /// Stop when the validation loss has not improved for this many epochs.
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Train on a class-stratified subset of this many images.
+    #[arg(long)]
+    pub train_limit: Option<usize>,
+    /// Test on a class-stratified subset of this many images.
+    #[arg(long)]
+    pub test_limit: Option<usize>,
+    /// Fraction of the training set held out for validation (0 for none), unless the dataset
+    /// has an official validation split.
+    #[arg(long, default_value_t = 0.1)]
+    pub validation: f64,
+    /// Random crop and horizontal flip of training images.
+    #[arg(long)]
+    pub augment: bool,
+    /// Standardise each channel with the training set's mean and std.
+    #[arg(long)]
+    pub standardize: bool,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Compute backend: flex, ndarray, wgpu or cuda (compiled in by cargo features).
+    #[arg(long, default_value_t = Backend::default())]
+    pub backend: Backend,
+    /// Run directory [default: runs/<example>-<timestamp>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in this directory from its last checkpoint.
+    #[arg(long)]
+    #[serde(skip)]
+    pub resume: Option<PathBuf>,
+}
+
+/// What a finished run produced.
+pub struct RunOutcome {
+    pub dir: PathBuf,
+    pub test: Option<Evaluation>,
+    pub stop: Stop,
+}
+
+type Error = Box<dyn std::error::Error>;
+
+/// Runs an experiment and turns any error into a message and exit code 1 (130 when
+/// interrupted), for an example's `main`.
+pub fn main<M: Network>(
+    experiment: &str,
+    args: ExperimentArgs,
+    arch_file: &str,
+    load: impl FnOnce(Option<&Path>) -> Result<Dataset, DataError>,
+) -> ExitCode {
+    match run::<M>(experiment, args, arch_file, load) {
+        Ok(outcome) if outcome.stop == Stop::Interrupted => ExitCode::from(130),
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Loads the data, trains `M` (or resumes), evaluates on the test split and writes the report,
+/// the weights (`model.bpk`) and a copy of the architecture file into the run directory.
+pub fn run<M: Network>(
+    experiment: &str,
+    args: ExperimentArgs,
+    arch_file: &str,
+    load: impl FnOnce(Option<&Path>) -> Result<Dataset, DataError>,
+) -> Result<RunOutcome, Error> {
+    let (args, dir, resume) = prepare(experiment, args)?;
+    let config = train_config(&args)?;
+    let device = args.backend.device()?;
+    let data = prepare_data(load(args.data_dir.as_deref())?, &args);
+    println!("{}", M::summary());
+    println!(
+        "{} on {}: {} training, {} validation, {} test images; backend {}; run directory {}",
+        M::NAME,
+        data.name,
+        data.train.len(),
+        data.validation.as_ref().map_or(0, |v| v.len()),
+        data.test.len(),
+        args.backend,
+        dir.display()
+    );
+    let mut console = Console::default();
+    let mut trainer = Trainer {
+        config: config.clone(),
+        device: device.clone(),
+        checkpoint: Some(Checkpoint::new(dir.join("checkpoint"))),
+        interrupt: Interrupt::ctrl_c(),
+        observer: &mut console,
+    };
+    let trained = trainer.fit::<M>(&data, resume)?;
+    if trained.stop == Stop::Interrupted {
+        return Ok(RunOutcome { dir, test: None, stop: trained.stop });
+    }
+    let model = trained.model.valid();
+    let options = BatcherOptions { standardize: config.standardize.then(|| data.train.channel_stats()), augment: false, seed: 0 };
+    let test = evaluate(&model, &data.test, &ImageBatcher::new(options), config.batch_size, &device);
+    model.clone().save_file(dir.join("model.bpk")).map_err(|e| format!("cannot save the weights: {e}"))?;
+    std::fs::write(dir.join(arch_name(arch_file)), M::ARCH_JSON)?;
+    let sizes = [data.train.len(), data.validation.as_ref().map_or(0, |v| v.len()), data.test.len()];
+    let backend = args.backend.to_string();
+    let report = Report {
+        experiment,
+        network: M::NAME,
+        summary: M::summary(),
+        dataset: &data.name,
+        class_names: &data.class_names,
+        sizes,
+        backend: &backend,
+        config: &config,
+        history: &trained.history,
+        test: &test,
+        seconds: trained.seconds,
+        stop: trained.stop,
+    };
+    report.write(&dir)?;
+    println!(
+        "test accuracy {:.2}% (error {:.2}%) on {} images; report: {}",
+        100.0 * test.accuracy(),
+        100.0 * test.error_rate(),
+        test.y_true.len(),
+        dir.join("report.md").display()
+    );
+    Ok(RunOutcome { dir, test: Some(test), stop: trained.stop })
+}
+
+/// The run directory and the arguments to use: a fresh directory, or the resumed run's saved
+/// arguments (with `--epochs` taken from the command line when given).
+fn prepare(experiment: &str, args: ExperimentArgs) -> Result<(ExperimentArgs, PathBuf, bool), Error> {
+    if let Some(dir) = args.resume.clone() {
+        let saved = dir.join("args.json");
+        let text = std::fs::read_to_string(&saved)
+            .map_err(|e| format!("cannot resume from {}: {e} (is it a run directory?)", dir.display()))?;
+        let mut resumed: ExperimentArgs = serde_json::from_str(&text)?;
+        resumed.epochs = args.epochs.or(resumed.epochs);
+        resumed.backend = args.backend;
+        let checkpoint = Checkpoint::new(dir.join("checkpoint"));
+        if !checkpoint.exists() {
+            return Err(format!("{} holds no checkpoint to resume from", checkpoint.dir().display()).into());
+        }
+        return Ok((resumed, dir, true));
+    }
+    let dir = match &args.out {
+        Some(dir) => dir.clone(),
+        None => PathBuf::from("runs").join(format!("{experiment}-{}", timestamp())),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut saved = args.clone();
+    saved.epochs = Some(args.epochs.unwrap_or(3));
+    std::fs::write(dir.join("args.json"), serde_json::to_string_pretty(&saved)?)?;
+    Ok((saved, dir, false))
+}
+
+fn train_config(args: &ExperimentArgs) -> Result<TrainConfig, Error> {
+    let schedule: Schedule = args.schedule.parse()?;
+    Ok(TrainConfig {
+        epochs: args.epochs.unwrap_or(3),
+        batch_size: args.batch_size,
+        learning_rate: args.lr,
+        weight_decay: args.weight_decay,
+        seed: args.seed,
+        schedule,
+        early_stopping: args.patience,
+        augment: args.augment,
+        standardize: args.standardize,
+    })
+}
+
+fn prepare_data(mut data: Dataset, args: &ExperimentArgs) -> Dataset {
+    if data.validation.is_none() && args.validation > 0.0 {
+        data = data.with_validation(args.validation, args.seed);
+    }
+    if let Some(n) = args.train_limit {
+        data = data.limit_train(n, args.seed);
+    }
+    if let Some(n) = args.test_limit {
+        data = data.limit_test(n, args.seed);
+    }
+    data
+}
+
+fn arch_name(arch_file: &str) -> String {
+    Path::new(arch_file)
+        .file_name()
+        .map_or_else(|| "arch.json".into(), |f| f.to_string_lossy().into_owned())
+}
+
+/// `20261126-031356`, UTC.
+fn timestamp() -> String {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    now.trim_end_matches('Z').replace(['-', ':'], "").replace('T', "-")
+}

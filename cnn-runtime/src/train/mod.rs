@@ -1,0 +1,343 @@
+//! Training any [`Network`] on a [`Dataset`] with Adam.
+//!
+//! The loop is our own rather than burn-train's `Learner`: we need to stop on the first
+//! non-finite loss naming its epoch and batch without overwriting the last good checkpoint, to
+//! checkpoint mid-epoch on Ctrl-C and resume at the very next batch, and to show loss, error
+//! rate and images/s in CI logs, where burn-train's non-interactive renderer prints no metric
+//! values. Its optimizers, losses and records are used as they are.
+
+mod checkpoint;
+mod config;
+mod display;
+mod interrupt;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Int, Tensor};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+
+pub use checkpoint::{Checkpoint, Progress};
+pub use config::{Schedule, TrainConfig};
+pub use display::{Console, Observer, Quiet};
+pub use interrupt::Interrupt;
+
+use crate::Network;
+use crate::data::{BatcherOptions, Dataset, ImageBatch, ImageBatcher, ImageSet};
+use crate::evaluate::evaluate;
+use crate::history::EpochMetrics;
+
+/// Why training stopped early, or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(
+        "the loss became {value} at epoch {epoch}, batch {batch}; training stopped. The last good checkpoint is kept{}: try a lower learning rate",
+        checkpoint.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default()
+    )]
+    NonFiniteLoss {
+        epoch: usize,
+        batch: usize,
+        value: f32,
+        checkpoint: Option<PathBuf>,
+    },
+    #[error("checkpoint file {path}: {message}")]
+    Checkpoint { path: PathBuf, message: String },
+    #[error("the training set is empty")]
+    EmptyTrainingSet,
+    #[error("images of shape {found:?} do not fit {network}, which expects {expected:?}")]
+    ShapeMismatch {
+        network: &'static str,
+        expected: [usize; 3],
+        found: [usize; 3],
+    },
+    #[error("the dataset has {found} classes but {network} has {expected} outputs")]
+    ClassMismatch {
+        network: &'static str,
+        expected: usize,
+        found: usize,
+    },
+    #[error("invalid setting: {0}")]
+    Config(String),
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Every epoch ran.
+    Completed,
+    /// The validation loss stopped improving at this epoch.
+    EarlyStopped { epoch: usize },
+    /// Ctrl-C (or [`Interrupt::trigger`]); a checkpoint holds the state.
+    Interrupted,
+}
+
+/// A trained network (on the training device) and its history.
+pub struct Trained<M> {
+    pub model: M,
+    pub history: Vec<EpochMetrics>,
+    pub stop: Stop,
+    /// Seconds spent training, resumed sessions included.
+    pub seconds: f64,
+}
+
+/// Trains a network on `data.train`, validating on `data.validation` after each epoch.
+pub struct Trainer<'a> {
+    pub config: TrainConfig,
+    /// The device to train on, without autodiff (it is added here).
+    pub device: Device,
+    /// Where to save a checkpoint after every epoch and on interruption.
+    pub checkpoint: Option<Checkpoint>,
+    pub interrupt: Interrupt,
+    pub observer: &'a mut dyn Observer,
+}
+
+impl Trainer<'_> {
+    /// A fresh network seeded with `config.seed`, or the one in the checkpoint when `resume`.
+    pub fn fit<M: Network>(&mut self, data: &Dataset, resume: bool) -> Result<Trained<M>, TrainError> {
+        self.check::<M>(data)?;
+        let device = self.device.clone().autodiff();
+        device.seed(self.config.seed);
+        let model = M::init(&device);
+        let optimizer = self.optimizer();
+        let (model, optimizer, progress) = match (&self.checkpoint, resume) {
+            (Some(checkpoint), true) => {
+                let loaded = checkpoint.load(model, optimizer)?;
+                let p = &loaded.2;
+                self.observer.note(&format!(
+                    "resuming from {} at epoch {}, batch {}",
+                    checkpoint.dir().display(),
+                    p.epoch,
+                    p.batch
+                ));
+                loaded
+            }
+            _ => (model, optimizer, Progress::start()),
+        };
+        self.run(model, optimizer, progress, data, &device)
+    }
+
+    fn check<M: Network>(&self, data: &Dataset) -> Result<(), TrainError> {
+        if data.train.is_empty() {
+            return Err(TrainError::EmptyTrainingSet);
+        }
+        if data.shape != M::INPUT {
+            return Err(TrainError::ShapeMismatch { network: M::NAME, expected: M::INPUT, found: data.shape });
+        }
+        if data.num_classes() != M::CLASSES {
+            return Err(TrainError::ClassMismatch { network: M::NAME, expected: M::CLASSES, found: data.num_classes() });
+        }
+        if self.config.batch_size == 0 || self.config.epochs == 0 {
+            return Err(TrainError::Config("epochs and batch size must be at least 1".into()));
+        }
+        if !(self.config.learning_rate > 0.0 && self.config.learning_rate.is_finite()) {
+            return Err(TrainError::Config(format!("learning rate {} must be positive", self.config.learning_rate)));
+        }
+        Ok(())
+    }
+
+    fn optimizer(&self) -> ModuleOptimizer {
+        let decay = (self.config.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.config.weight_decay));
+        AdamConfig::new().with_weight_decay(decay).init()
+    }
+
+    fn batcher_options(&self, train: &ImageSet, epoch: usize) -> BatcherOptions {
+        BatcherOptions {
+            standardize: self.config.standardize.then(|| train.channel_stats()),
+            augment: self.config.augment,
+            seed: self.config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        }
+    }
+
+    fn run<M: Network>(
+        &mut self,
+        mut model: M,
+        mut optimizer: ModuleOptimizer,
+        mut progress: Progress,
+        data: &Dataset,
+        device: &Device,
+    ) -> Result<Trained<M>, TrainError> {
+        let session = Instant::now();
+        let epochs = self.config.epochs;
+        let mut stop = Stop::Completed;
+        while progress.epoch <= epochs {
+            let (next, outcome) = self.epoch(model, optimizer, &mut progress, data, device)?;
+            (model, optimizer) = next;
+            if outcome == EpochOutcome::Interrupted {
+                progress.seconds += session.elapsed().as_secs_f64();
+                self.save(&model, &optimizer, &progress)?;
+                self.observer.note(&self.resume_hint(&progress));
+                return Ok(Trained { model, history: progress.history, stop: Stop::Interrupted, seconds: progress.seconds });
+            }
+            let finished = progress.epoch;
+            progress.epoch += 1;
+            progress.batch = 0;
+            let early = self.early_stop(&mut progress);
+            let mut saved = progress.clone();
+            saved.seconds += session.elapsed().as_secs_f64();
+            self.save(&model, &optimizer, &saved)?;
+            if early {
+                stop = Stop::EarlyStopped { epoch: finished };
+                break;
+            }
+        }
+        progress.seconds += session.elapsed().as_secs_f64();
+        Ok(Trained { model, history: progress.history, stop, seconds: progress.seconds })
+    }
+
+    fn resume_hint(&self, progress: &Progress) -> String {
+        match &self.checkpoint {
+            Some(c) => format!(
+                "interrupted at epoch {}, batch {}; checkpoint saved in {}: continue with --resume {}",
+                progress.epoch,
+                progress.batch,
+                c.dir().display(),
+                c.dir().parent().unwrap_or(c.dir()).display()
+            ),
+            None => "interrupted; no checkpoint directory was set, so nothing was saved".into(),
+        }
+    }
+
+    fn save<M: Network>(&mut self, model: &M, optimizer: &ModuleOptimizer, progress: &Progress) -> Result<(), TrainError> {
+        match &self.checkpoint {
+            Some(checkpoint) => checkpoint.save(model, optimizer, progress),
+            None => Ok(()),
+        }
+    }
+
+    /// Records the best validation loss; true when early stopping's patience has run out.
+    fn early_stop(&self, progress: &mut Progress) -> bool {
+        let Some(patience) = self.config.early_stopping else {
+            return false;
+        };
+        let Some(loss) = progress.history.last().and_then(|m| m.valid_loss) else {
+            return false;
+        };
+        if progress.best_valid_loss.is_none_or(|best| loss < best) {
+            progress.best_valid_loss = Some(loss);
+            progress.epochs_without_improvement = 0;
+        } else {
+            progress.epochs_without_improvement += 1;
+        }
+        progress.epochs_without_improvement >= patience
+    }
+
+    /// Runs the rest of `progress.epoch`, then validates and records its metrics.
+    fn epoch<M: Network>(
+        &mut self,
+        mut model: M,
+        mut optimizer: ModuleOptimizer,
+        progress: &mut Progress,
+        data: &Dataset,
+        device: &Device,
+    ) -> Result<((M, ModuleOptimizer), EpochOutcome), TrainError> {
+        let epoch = progress.epoch;
+        let train = &data.train;
+        let order = shuffled(train.len(), self.config.seed, epoch);
+        let batches: Vec<&[usize]> = order.chunks(self.config.batch_size).collect();
+        let options = self.batcher_options(train, epoch);
+        let batcher = ImageBatcher::starting_at(options.clone(), progress.batch as u64);
+        let rate = self.config.schedule.rate(self.config.learning_rate, epoch, self.config.epochs);
+        let loss_fn = CrossEntropyLossConfig::new().init(device);
+        self.observer.epoch_start(epoch, self.config.epochs, progress.batch, batches.len());
+        let started = Instant::now();
+        let seen_before = progress.seen;
+        for (b, indices) in batches.iter().enumerate().skip(progress.batch) {
+            if self.interrupt.is_triggered() {
+                return Ok(((model, optimizer), EpochOutcome::Interrupted));
+            }
+            let ImageBatch { images, targets } = train.batch_tensor(indices, &batcher, device);
+            let logits = model.logits(images);
+            let errors = count_errors(logits.clone(), targets.clone());
+            let loss = loss_fn.forward(logits, targets);
+            let value: f32 = loss.clone().into_scalar();
+            if !value.is_finite() {
+                let checkpoint = self.checkpoint.as_ref().filter(|c| c.exists()).map(|c| c.dir().to_owned());
+                return Err(TrainError::NonFiniteLoss { epoch, batch: b + 1, value, checkpoint });
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(rate, model, grads);
+            progress.loss_sum += f64::from(value) * indices.len() as f64;
+            progress.errors += errors;
+            progress.seen += indices.len() as u64;
+            progress.batch = b + 1;
+            let speed = (progress.seen - seen_before) as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            let seen = progress.seen as f64;
+            self.observer.batch(b, progress.loss_sum / seen, progress.errors as f64 / seen, speed);
+        }
+        let train_seconds = started.elapsed().as_secs_f64();
+        let metrics = self.epoch_metrics(&model, progress, data, rate, train_seconds, seen_before);
+        self.observer.epoch_end(&metrics, self.config.epochs);
+        progress.history.push(metrics);
+        (progress.loss_sum, progress.errors, progress.seen) = (0.0, 0, 0);
+        Ok(((model, optimizer), EpochOutcome::Done))
+    }
+
+    fn epoch_metrics<M: Network>(
+        &self,
+        model: &M,
+        progress: &Progress,
+        data: &Dataset,
+        rate: f64,
+        seconds: f64,
+        seen_before: u64,
+    ) -> EpochMetrics {
+        let validation = data.validation.as_ref().filter(|v| !v.is_empty()).map(|set| {
+            let options = BatcherOptions { augment: false, ..self.batcher_options(&data.train, 0) };
+            let inner = self.device.clone();
+            evaluate(&model.valid(), set, &ImageBatcher::new(options), self.config.batch_size, &inner)
+        });
+        let seen = progress.seen.max(1) as f64;
+        EpochMetrics {
+            epoch: progress.epoch,
+            train_loss: progress.loss_sum / seen,
+            train_error: progress.errors as f64 / seen,
+            valid_loss: validation.as_ref().map(|v| v.loss),
+            valid_error: validation.as_ref().map(|v| v.error_rate()),
+            learning_rate: rate,
+            seconds,
+            images_per_second: (progress.seen - seen_before) as f64 / seconds.max(1e-9),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EpochOutcome {
+    Done,
+    Interrupted,
+}
+
+/// The sample order of `epoch`: the same for the same seed, so a resumed epoch continues with
+/// exactly the batches it had left.
+fn shuffled(len: usize, seed: u64, epoch: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..len).collect();
+    let mut rng = StdRng::seed_from_u64(seed.wrapping_add(epoch as u64));
+    order.shuffle(&mut rng);
+    order
+}
+
+/// How many predictions (argmax of the logits) miss their target.
+fn count_errors(logits: Tensor<2>, targets: Tensor<1, Int>) -> u64 {
+    let n = targets.dims()[0] as u64;
+    let predictions: Tensor<1, Int> = logits.argmax(1).flatten(0, 1);
+    let correct: i64 = predictions.equal(targets).int().sum().into_scalar();
+    n - correct as u64
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shuffles_reproducibly_per_epoch() {
+        let a = super::shuffled(100, 7, 1);
+        assert_eq!(a, super::shuffled(100, 7, 1));
+        assert_ne!(a, super::shuffled(100, 7, 2));
+        let mut sorted = a.clone();
+        sorted.sort();
+        assert_eq!(sorted, (0..100).collect::<Vec<_>>());
+    }
+}

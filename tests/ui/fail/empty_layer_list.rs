@@ -1,0 +1,3 @@
+cnn::cnn_from_json!("empty_layer_list.json");
+
+fn main() {}
