@@ -2,7 +2,10 @@
 //! [`Network`] trait, datasets, training, evaluation and reports.
 
 pub mod backend;
+pub mod history;
+pub mod metrics;
 pub mod network;
+pub mod plots;
 
 pub use backend::{Backend, BackendError};
 pub use network::Network;
