@@ -14,21 +14,36 @@ use cnn::burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use cnn::runtime::{Backend, Network};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-cnn::cnn_from_json!("examples/arch/seed.arch", name = MnistNet, input = [1, 28, 28], classes = 10);
+cnn::cnn_from_json!(
+    "examples/arch/seed.arch",
+    name = MnistNet,
+    input = [1, 28, 28],
+    classes = 10
+);
 
 const BATCH: usize = 64;
 
 fn batch(device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
     let images = Tensor::random([BATCH, 1, 28, 28], Distribution::Uniform(0.0, 1.0), device);
     let labels: Vec<i64> = (0..BATCH as i64).map(|i| i % 10).collect();
-    (images, Tensor::from_data(TensorData::new(labels, [BATCH]), device))
+    (
+        images,
+        Tensor::from_data(TensorData::new(labels, [BATCH]), device),
+    )
 }
 
 /// Forward, backward and an Adam step; returns the updated model. Reading the loss makes
 /// sure the step has run.
-fn train_step<M: Network>(model: M, optim: &mut ModuleOptimizer, images: Tensor<4>, targets: Tensor<1, Int>) -> M {
+fn train_step<M: Network>(
+    model: M,
+    optim: &mut ModuleOptimizer,
+    images: Tensor<4>,
+    targets: Tensor<1, Int>,
+) -> M {
     let device = images.device();
-    let loss = CrossEntropyLossConfig::new().init(&device).forward(model.logits(images), targets);
+    let loss = CrossEntropyLossConfig::new()
+        .init(&device)
+        .forward(model.logits(images), targets);
     let grads = GradientsParams::from_grads(loss.backward(), &model);
     let _: f32 = loss.into_scalar();
     optim.step(1e-3, model, grads)
@@ -38,11 +53,26 @@ fn bench_pair<G: Network, H: Network>(c: &mut Criterion) {
     let device = Backend::default().device().expect("a compiled backend");
     let train_device = device.clone().autodiff();
     let mut group = c.benchmark_group("seed_network_batch64");
-    group.sample_size(10).warm_up_time(Duration::from_secs(3)).measurement_time(Duration::from_secs(20));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(3))
+        .measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Elements(BATCH as u64));
     let (images, targets) = batch(&train_device);
-    bench_train::<G>(&mut group, "train_step/generated", &train_device, &images, &targets);
-    bench_train::<H>(&mut group, "train_step/handwritten", &train_device, &images, &targets);
+    bench_train::<G>(
+        &mut group,
+        "train_step/generated",
+        &train_device,
+        &images,
+        &targets,
+    );
+    bench_train::<H>(
+        &mut group,
+        "train_step/handwritten",
+        &train_device,
+        &images,
+        &targets,
+    );
     let (images, _) = batch(&device);
     bench_inference::<G>(&mut group, "inference/generated", &device, &images);
     bench_inference::<H>(&mut group, "inference/handwritten", &device, &images);
@@ -51,9 +81,17 @@ fn bench_pair<G: Network, H: Network>(c: &mut Criterion) {
 
 type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
-fn bench_train<M: Network>(group: &mut Group, name: &str, device: &Device, images: &Tensor<4>, targets: &Tensor<1, Int>) {
+fn bench_train<M: Network>(
+    group: &mut Group,
+    name: &str,
+    device: &Device,
+    images: &Tensor<4>,
+    targets: &Tensor<1, Int>,
+) {
     let mut model = Some(M::init(device));
-    let mut optim = AdamConfig::new().with_weight_decay(Some(WeightDecayConfig::new(1e-3))).init();
+    let mut optim = AdamConfig::new()
+        .with_weight_decay(Some(WeightDecayConfig::new(1e-3)))
+        .init();
     group.bench_function(name, |b| {
         b.iter(|| {
             let m = model.take().expect("model");

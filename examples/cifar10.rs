@@ -9,7 +9,12 @@ use clap::Parser;
 use cnn::runtime::data::cifar10;
 use cnn::runtime::experiment::{self, ExperimentArgs};
 
-cnn::cnn_from_json!("examples/arch/seed.arch", name = Cifar10Net, input = [3, 32, 32], classes = 10);
+cnn::cnn_from_json!(
+    "examples/arch/seed.arch",
+    name = Cifar10Net,
+    input = [3, 32, 32],
+    classes = 10
+);
 
 #[derive(Parser)]
 #[command(about = "Train the seed ARCH on CIFAR-10 and write a report")]
@@ -20,7 +25,10 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    experiment::main::<Cifar10Net>("cifar10", args.experiment, "examples/arch/seed.arch", |dir| {
-        cifar10::load(dir.unwrap_or(Path::new("data/cifar-10-batches-bin")))
-    })
+    experiment::main::<Cifar10Net>(
+        "cifar10",
+        args.experiment,
+        "examples/arch/seed.arch",
+        |dir| cifar10::load(dir.unwrap_or(Path::new("data/cifar-10-batches-bin"))),
+    )
 }

@@ -9,8 +9,18 @@ use clap::Parser;
 use cnn::runtime::data::cifar100::{self, Cifar100Labels};
 use cnn::runtime::experiment::{self, ExperimentArgs};
 
-cnn::cnn_from_json!("examples/arch/seed.arch", name = Cifar100Net, input = [3, 32, 32], classes = 100);
-cnn::cnn_from_json!("examples/arch/seed.arch", name = Cifar20Net, input = [3, 32, 32], classes = 20);
+cnn::cnn_from_json!(
+    "examples/arch/seed.arch",
+    name = Cifar100Net,
+    input = [3, 32, 32],
+    classes = 100
+);
+cnn::cnn_from_json!(
+    "examples/arch/seed.arch",
+    name = Cifar20Net,
+    input = [3, 32, 32],
+    classes = 20
+);
 
 #[derive(Parser)]
 #[command(about = "Train the seed ARCH on CIFAR-100 (fine or coarse labels) and write a report")]
@@ -24,11 +34,25 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let load = |labels| move |dir: Option<&Path>| cifar100::load(dir.unwrap_or(Path::new("data/cifar-100-binary")), labels);
+    let load = |labels| {
+        move |dir: Option<&Path>| {
+            cifar100::load(dir.unwrap_or(Path::new("data/cifar-100-binary")), labels)
+        }
+    };
     let arch = "examples/arch/seed.arch";
     if args.coarse {
-        experiment::main::<Cifar20Net>("cifar100-coarse", args.experiment, arch, load(Cifar100Labels::Coarse))
+        experiment::main::<Cifar20Net>(
+            "cifar100-coarse",
+            args.experiment,
+            arch,
+            load(Cifar100Labels::Coarse),
+        )
     } else {
-        experiment::main::<Cifar100Net>("cifar100", args.experiment, arch, load(Cifar100Labels::Fine))
+        experiment::main::<Cifar100Net>(
+            "cifar100",
+            args.experiment,
+            arch,
+            load(Cifar100Labels::Fine),
+        )
     }
 }

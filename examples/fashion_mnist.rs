@@ -8,7 +8,12 @@ use clap::Parser;
 use cnn::runtime::data::fashion_mnist;
 use cnn::runtime::experiment::{self, ExperimentArgs};
 
-cnn::cnn_from_json!("examples/arch/seed.arch", name = FashionNet, input = [1, 28, 28], classes = 10);
+cnn::cnn_from_json!(
+    "examples/arch/seed.arch",
+    name = FashionNet,
+    input = [1, 28, 28],
+    classes = 10
+);
 
 #[derive(Parser)]
 #[command(about = "Train the seed ARCH on Fashion-MNIST and write a report")]
@@ -19,7 +24,10 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    experiment::main::<FashionNet>("fashion_mnist", args.experiment, "examples/arch/seed.arch", |dir| {
-        fashion_mnist::load(dir.unwrap_or(Path::new("data/fashion-mnist")))
-    })
+    experiment::main::<FashionNet>(
+        "fashion_mnist",
+        args.experiment,
+        "examples/arch/seed.arch",
+        |dir| fashion_mnist::load(dir.unwrap_or(Path::new("data/fashion-mnist"))),
+    )
 }

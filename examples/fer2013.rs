@@ -10,11 +10,23 @@ use clap::Parser;
 use cnn::runtime::data::fer2013::{self, Fer2013Mode};
 use cnn::runtime::experiment::{self, ExperimentArgs};
 
-cnn::cnn_from_json!("examples/arch/seed.arch", name = FerNet, input = [1, 48, 48], classes = 7);
-cnn::cnn_from_json!("examples/arch/seed.arch", name = FerBinaryNet, input = [1, 48, 48], classes = 2);
+cnn::cnn_from_json!(
+    "examples/arch/seed.arch",
+    name = FerNet,
+    input = [1, 48, 48],
+    classes = 7
+);
+cnn::cnn_from_json!(
+    "examples/arch/seed.arch",
+    name = FerBinaryNet,
+    input = [1, 48, 48],
+    classes = 2
+);
 
 #[derive(Parser)]
-#[command(about = "Train the seed ARCH on FER2013 (7 emotions, or Angry vs Happy) and write a report")]
+#[command(
+    about = "Train the seed ARCH on FER2013 (7 emotions, or Angry vs Happy) and write a report"
+)]
 struct Args {
     /// Angry (0) versus Happy (3) only, relabelled 0 and 1.
     #[arg(long)]
@@ -25,11 +37,23 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let load = |mode| move |dir: Option<&Path>| fer2013::load(dir.unwrap_or(Path::new("data/fer2013")), mode);
+    let load = |mode| {
+        move |dir: Option<&Path>| fer2013::load(dir.unwrap_or(Path::new("data/fer2013")), mode)
+    };
     let arch = "examples/arch/seed.arch";
     if args.binary {
-        experiment::main::<FerBinaryNet>("fer2013-binary", args.experiment, arch, load(Fer2013Mode::Binary))
+        experiment::main::<FerBinaryNet>(
+            "fer2013-binary",
+            args.experiment,
+            arch,
+            load(Fer2013Mode::Binary),
+        )
     } else {
-        experiment::main::<FerNet>("fer2013", args.experiment, arch, load(Fer2013Mode::SevenClass))
+        experiment::main::<FerNet>(
+            "fer2013",
+            args.experiment,
+            arch,
+            load(Fer2013Mode::SevenClass),
+        )
     }
 }

@@ -8,7 +8,12 @@ use clap::Parser;
 use cnn::runtime::data::mnist;
 use cnn::runtime::experiment::{self, ExperimentArgs};
 
-cnn::cnn_from_json!("examples/arch/seed.arch", name = MnistNet, input = [1, 28, 28], classes = 10);
+cnn::cnn_from_json!(
+    "examples/arch/seed.arch",
+    name = MnistNet,
+    input = [1, 28, 28],
+    classes = 10
+);
 
 #[derive(Parser)]
 #[command(about = "Train the seed ARCH on MNIST and write a report")]
@@ -19,8 +24,10 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    experiment::main::<MnistNet>("mnist", args.experiment, "examples/arch/seed.arch", |dir| match dir {
-        Some(dir) => mnist::load(dir),
-        None => Ok(mnist::embedded()),
+    experiment::main::<MnistNet>("mnist", args.experiment, "examples/arch/seed.arch", |dir| {
+        match dir {
+            Some(dir) => mnist::load(dir),
+            None => Ok(mnist::embedded()),
+        }
     })
 }

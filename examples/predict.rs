@@ -8,7 +8,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use cnn::runtime::{Backend, infer};
 
-cnn::cnn_from_json!("examples/arch/seed.arch", name = MnistNet, input = [1, 28, 28], classes = 10);
+cnn::cnn_from_json!(
+    "examples/arch/seed.arch",
+    name = MnistNet,
+    input = [1, 28, 28],
+    classes = 10
+);
 
 #[derive(Parser)]
 #[command(about = "Predict the digit in image files with a trained MNIST network")]
@@ -42,7 +47,12 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     for path in &args.images {
         let prediction = infer::predict_file(&model, path, args.invert, &device)?;
         let confidence = prediction.probabilities[prediction.label];
-        println!("{}: {} ({:.1}%)", path.display(), prediction.label, 100.0 * confidence);
+        println!(
+            "{}: {} ({:.1}%)",
+            path.display(),
+            prediction.label,
+            100.0 * confidence
+        );
     }
     Ok(())
 }

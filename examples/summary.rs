@@ -4,7 +4,12 @@
 use cnn::burn::tensor::{Distribution, Tensor};
 use cnn::runtime::Backend;
 
-cnn::cnn_from_json!("examples/arch/seed.arch", name = MnistNet, input = [1, 28, 28], classes = 10);
+cnn::cnn_from_json!(
+    "examples/arch/seed.arch",
+    name = MnistNet,
+    input = [1, 28, 28],
+    classes = 10
+);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let backend = Backend::default();
@@ -16,9 +21,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = std::time::Instant::now();
     let logits = net.forward(images);
     let probabilities = cnn::burn::tensor::activation::softmax(logits, 1);
-    println!("forward pass of 4 random images on {backend}: {:?}", start.elapsed());
+    println!(
+        "forward pass of 4 random images on {backend}: {:?}",
+        start.elapsed()
+    );
     let first: Vec<f32> = probabilities.slice([0..1]).into_data().try_to_vec()?;
     let shown: Vec<String> = first.iter().map(|p| format!("{p:.3}")).collect();
-    println!("class probabilities of the first image (untrained): [{}]", shown.join(", "));
+    println!(
+        "class probabilities of the first image (untrained): [{}]",
+        shown.join(", ")
+    );
     Ok(())
 }

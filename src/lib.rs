@@ -24,7 +24,7 @@
 //! `new(&Device)`, `forward(Tensor<4>) -> Tensor<2>` (logits), the constants `INPUT`,
 //! `CLASSES` and `ARCH_JSON`, and `summary()`. It implements [`runtime::Network`].
 
-pub use cnn_runtime::burn;
 pub use cnn_arch as arch;
 pub use cnn_macros::cnn_from_json;
 pub use cnn_runtime as runtime;
+pub use cnn_runtime::burn;

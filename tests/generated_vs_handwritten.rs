@@ -8,7 +8,12 @@ use cnn::burn::module::Module;
 use cnn::burn::tensor::{Distribution, Tensor, Tolerance};
 use handwritten::HandSeed;
 
-cnn::cnn_from_json!("examples/arch/seed.arch", name = MnistNet, input = [1, 28, 28], classes = 10);
+cnn::cnn_from_json!(
+    "examples/arch/seed.arch",
+    name = MnistNet,
+    input = [1, 28, 28],
+    classes = 10
+);
 
 /// The hand-written network with every weight copied from the generated one.
 fn copy_weights(net: &MnistNet, hand: HandSeed) -> HandSeed {
@@ -23,7 +28,11 @@ fn copy_weights(net: &MnistNet, hand: HandSeed) -> HandSeed {
         dst.weight = src.weight.clone();
         dst.bias = src.bias.clone();
     }
-    for (dst, src) in [(&mut hand.f1, &net.fc1), (&mut hand.f2, &net.fc2), (&mut hand.out, &net.output)] {
+    for (dst, src) in [
+        (&mut hand.f1, &net.fc1),
+        (&mut hand.f2, &net.fc2),
+        (&mut hand.out, &net.output),
+    ] {
         dst.weight = src.weight.clone();
         dst.bias = src.bias.clone();
     }
@@ -43,8 +52,16 @@ fn same_weights_give_the_same_logits() {
     // Different initial weights would give different logits: the comparison can fail.
     let other = HandSeed::new(&device);
     let images = Tensor::<4>::random([3, 1, 28, 28], Distribution::Uniform(0.0, 1.0), &device);
-    let a: Vec<f32> = net.forward(images.clone()).into_data().try_to_vec::<f32>().unwrap();
-    let b: Vec<f32> = other.forward(images).into_data().try_to_vec::<f32>().unwrap();
+    let a: Vec<f32> = net
+        .forward(images.clone())
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let b: Vec<f32> = other
+        .forward(images)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
     assert!(a.iter().zip(&b).any(|(x, y)| (x - y).abs() > 1e-3));
 }
 
@@ -56,7 +73,9 @@ fn parameter_counts_agree() {
 }
 
 #[test]
-#[should_panic(expected = "MnistNet::forward expects images of shape [batch, 1, 28, 28], got [2, 3, 28, 28]")]
+#[should_panic(
+    expected = "MnistNet::forward expects images of shape [batch, 1, 28, 28], got [2, 3, 28, 28]"
+)]
 fn wrong_input_shape_names_the_network() {
     let device = cnn::runtime::Backend::Flex.device().unwrap();
     MnistNet::new(&device).forward(Tensor::zeros([2, 3, 28, 28], &device));

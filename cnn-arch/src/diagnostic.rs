@@ -138,7 +138,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
             diagonal = above;
         }
     }
@@ -175,7 +177,13 @@ mod tests {
     fn renders_like_a_compiler() {
         let d = Diagnostic::at(Position { line: 6, column: 1 }, "too small".into())
             .in_layer("layer 6 (P max 5x5/3)");
-        assert_eq!(d.render("arch.json"), "arch.json:6:1: layer 6 (P max 5x5/3): too small");
-        assert_eq!(Diagnostic::nowhere("x".into()).render("a.json"), "a.json: x");
+        assert_eq!(
+            d.render("arch.json"),
+            "arch.json:6:1: layer 6 (P max 5x5/3): too small"
+        );
+        assert_eq!(
+            Diagnostic::nowhere("x".into()).render("a.json"),
+            "a.json: x"
+        );
     }
 }

@@ -40,7 +40,9 @@ pub fn check(text: &str, overrides: &Overrides) -> Result<Network, Diagnostics> 
         Some(network) if errors.is_empty() => Ok(network),
         _ => {
             if errors.is_empty() {
-                errors.push(Diagnostic::nowhere("the architecture could not be built".into()));
+                errors.push(Diagnostic::nowhere(
+                    "the architecture could not be built".into(),
+                ));
             }
             errors.sort();
             Err(errors)

@@ -101,8 +101,12 @@ impl PlannedLayer {
             }
             Layer::Dense(_) => {}
         }
-        if let Layer::Conv(Conv { batch_norm: true, .. }) | Layer::Dense(Dense { batch_norm: true, .. }) =
-            self.layer
+        if let Layer::Conv(Conv {
+            batch_norm: true, ..
+        })
+        | Layer::Dense(Dense {
+            batch_norm: true, ..
+        }) = self.layer
         {
             text.push_str(", batch norm");
         }
@@ -160,7 +164,9 @@ pub(crate) fn plan_into(
         errors.push(at(format!("input shape {shape:?} has a zero size")));
     }
     if file.layers.is_empty() {
-        errors.push(at("the layer list is empty: list at least one `C`, `P` or `FC` layer".into()));
+        errors.push(at(
+            "the layer list is empty: list at least one `C`, `P` or `FC` layer".into(),
+        ));
     }
     let (input, classes) = (input?, classes?);
     let name = overrides.name.clone().or_else(|| file.name.clone());
@@ -255,7 +261,12 @@ fn step(layer: &Layer, input: Shape) -> Result<Step, String> {
             let n = input.len();
             let bn = if d.batch_norm { 2 * d.num_output } else { 0 };
             let params = n * d.num_output + d.num_output + bn;
-            Ok((Shape::Flat(d.num_output), [0; 4], params, (n * d.num_output) as u64))
+            Ok((
+                Shape::Flat(d.num_output),
+                [0; 4],
+                params,
+                (n * d.num_output) as u64,
+            ))
         }
         (Layer::Conv(c), Shape::Image([ch, h, w])) => {
             let (out_h, out_w, pads) = window(c.kernel_size, c.stride, c.padding, [h, w])?;
@@ -263,7 +274,12 @@ fn step(layer: &Layer, input: Shape) -> Result<Step, String> {
             let bn = if c.batch_norm { 2 * c.num_output } else { 0 };
             let params = per_filter * c.num_output + c.num_output + bn;
             let macs = (out_h * out_w * c.num_output * per_filter) as u64;
-            Ok((Shape::Image([c.num_output, out_h, out_w]), pads, params, macs))
+            Ok((
+                Shape::Image([c.num_output, out_h, out_w]),
+                pads,
+                params,
+                macs,
+            ))
         }
         (Layer::Pool(p), Shape::Image([ch, h, w])) => {
             let (out_h, out_w, pads) = window(p.kernel_size, p.stride, p.padding, [h, w])?;
@@ -291,7 +307,10 @@ fn window(
         Padding::Valid => ((0, 0), (0, 0)),
         Padding::Explicit([h, w]) => ((h, h), (w, w)),
     };
-    let padded = [input[0] + pads_h.0 + pads_h.1, input[1] + pads_w.0 + pads_w.1];
+    let padded = [
+        input[0] + pads_h.0 + pads_h.1,
+        input[1] + pads_w.0 + pads_w.1,
+    ];
     if padded[0] < kernel[0] || padded[1] < kernel[1] {
         let padded_note = match padding {
             Padding::Explicit(_) => format!(" (padded to {}x{})", padded[0], padded[1]),
@@ -328,10 +347,24 @@ mod tests {
 
     #[test]
     fn window_sizes() {
-        assert_eq!(window([3, 3], [1, 1], Padding::Same, [28, 28]).unwrap().0, 28);
-        assert_eq!(window([5, 5], [3, 3], Padding::Same, [14, 14]).unwrap().0, 5);
-        assert_eq!(window([5, 5], [3, 3], Padding::Valid, [14, 14]).unwrap().0, 4);
-        assert_eq!(window([3, 3], [1, 1], Padding::Explicit([1, 1]), [5, 5]).unwrap().0, 5);
+        assert_eq!(
+            window([3, 3], [1, 1], Padding::Same, [28, 28]).unwrap().0,
+            28
+        );
+        assert_eq!(
+            window([5, 5], [3, 3], Padding::Same, [14, 14]).unwrap().0,
+            5
+        );
+        assert_eq!(
+            window([5, 5], [3, 3], Padding::Valid, [14, 14]).unwrap().0,
+            4
+        );
+        assert_eq!(
+            window([3, 3], [1, 1], Padding::Explicit([1, 1]), [5, 5])
+                .unwrap()
+                .0,
+            5
+        );
         let err = window([5, 5], [3, 3], Padding::Valid, [1, 1]).unwrap_err();
         assert_eq!(
             err,

@@ -17,7 +17,14 @@ const CONV_FIELDS: [&str; 8] = [
     "drop_out",
     "batch_norm",
 ];
-const POOL_FIELDS: [&str; 6] = ["type", "pool", "kernel_size", "stride", "padding", "drop_out"];
+const POOL_FIELDS: [&str; 6] = [
+    "type",
+    "pool",
+    "kernel_size",
+    "stride",
+    "padding",
+    "drop_out",
+];
 const DENSE_FIELDS: [&str; 5] = ["type", "activation", "num_output", "drop_out", "batch_norm"];
 const ALL_LAYER_FIELDS: [&str; 9] = [
     "type",
@@ -73,7 +80,10 @@ fn read_root(root: &Node, errors: &mut Diagnostics) -> ArchFile {
                         file.pos = Some(node.pos);
                         file.layers = read_layers(node, errors);
                     }
-                    other => errors.push(Diagnostic::at(*key_pos, unknown("field", other, &TOP_FIELDS))),
+                    other => errors.push(Diagnostic::at(
+                        *key_pos,
+                        unknown("field", other, &TOP_FIELDS),
+                    )),
                 }
             }
             if !saw_layers {
@@ -97,7 +107,9 @@ fn read_name(node: &Node, errors: &mut Diagnostics) -> Option<String> {
         return None;
     };
     let mut chars = name.chars();
-    let starts_well = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let starts_well = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     if !starts_well || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
         errors.push(Diagnostic::at(
             node.pos,
@@ -146,7 +158,10 @@ fn read_layers(node: &Node, errors: &mut Diagnostics) -> Vec<LayerSpec> {
 
 fn read_layer(index: usize, node: &Node, errors: &mut Diagnostics) -> Option<Layer> {
     let Value::Map(entries) = &node.value else {
-        let message = format!("expected a layer object such as {{'type': 'C', ...}}, found {}", node.value.kind());
+        let message = format!(
+            "expected a layer object such as {{'type': 'C', ...}}, found {}",
+            node.value.kind()
+        );
         errors.push(Diagnostic::at(node.pos, message).in_layer(&format!("layer {index}")));
         return None;
     };
@@ -247,16 +262,23 @@ impl<'a> Fields<'a> {
                 continue;
             }
             let message = if ALL_LAYER_FIELDS.contains(&key.as_str()) {
-                format!("`{key}` does not apply to this layer type; its fields are {}", quoted(valid))
+                format!(
+                    "`{key}` does not apply to this layer type; its fields are {}",
+                    quoted(valid)
+                )
             } else {
                 unknown("field", key, valid)
             };
-            self.errors.push(Diagnostic::at(*pos, message).in_layer(self.label));
+            self.errors
+                .push(Diagnostic::at(*pos, message).in_layer(self.label));
         }
     }
 
     fn find(&self, name: &str) -> Option<&'a Node> {
-        self.entries.iter().find(|(k, _, _)| k == name).map(|(_, _, n)| n)
+        self.entries
+            .iter()
+            .find(|(k, _, _)| k == name)
+            .map(|(_, _, n)| n)
     }
 
     fn required<T>(
@@ -268,7 +290,8 @@ impl<'a> Fields<'a> {
             Some(node) => self.read_in_layer(node, read),
             None => {
                 let message = format!("missing field `{name}`");
-                self.errors.push(Diagnostic::at(self.pos, message).in_layer(self.label));
+                self.errors
+                    .push(Diagnostic::at(self.pos, message).in_layer(self.label));
                 None
             }
         }
@@ -312,7 +335,10 @@ fn positive(node: &Node, name: &str, errors: &mut Diagnostics) -> Option<usize> 
     match node.value {
         Value::Int(i) if i >= 1 => usize::try_from(i).ok(),
         Value::Int(i) => {
-            errors.push(Diagnostic::at(node.pos, format!("`{name}` must be at least 1, found {i}")));
+            errors.push(Diagnostic::at(
+                node.pos,
+                format!("`{name}` must be at least 1, found {i}"),
+            ));
             None
         }
         _ => {
@@ -332,7 +358,11 @@ fn pair(node: &Node, name: &str, errors: &mut Diagnostics) -> Option<[usize; 2]>
             Some([h?, w?])
         }
         _ => {
-            errors.push(expected(node, &format!("`{name}`"), "an integer or a pair such as (3, 3)"));
+            errors.push(expected(
+                node,
+                &format!("`{name}`"),
+                "an integer or a pair such as (3, 3)",
+            ));
             None
         }
     }
@@ -342,11 +372,18 @@ fn non_negative(node: &Node, errors: &mut Diagnostics) -> Option<usize> {
     match node.value {
         Value::Int(i) if i >= 0 => usize::try_from(i).ok(),
         Value::Int(i) => {
-            errors.push(Diagnostic::at(node.pos, format!("`padding` must not be negative, found {i}")));
+            errors.push(Diagnostic::at(
+                node.pos,
+                format!("`padding` must not be negative, found {i}"),
+            ));
             None
         }
         _ => {
-            errors.push(expected(node, "`padding`", "`same`, `valid`, an integer or a pair"));
+            errors.push(expected(
+                node,
+                "`padding`",
+                "`same`, `valid`, an integer or a pair",
+            ));
             None
         }
     }
@@ -358,7 +395,10 @@ fn padding(node: &Node, errors: &mut Diagnostics) -> Option<Padding> {
             "same" => Some(Padding::Same),
             "valid" => Some(Padding::Valid),
             _ => {
-                errors.push(Diagnostic::at(node.pos, unknown("padding", s, &["same", "valid"])));
+                errors.push(Diagnostic::at(
+                    node.pos,
+                    unknown("padding", s, &["same", "valid"]),
+                ));
                 None
             }
         },
@@ -369,7 +409,11 @@ fn padding(node: &Node, errors: &mut Diagnostics) -> Option<Padding> {
             Some(Padding::Explicit([h?, w?]))
         }
         _ => {
-            errors.push(expected(node, "`padding`", "`same`, `valid`, an integer or a pair"));
+            errors.push(expected(
+                node,
+                "`padding`",
+                "`same`, `valid`, an integer or a pair",
+            ));
             None
         }
     }
@@ -416,7 +460,10 @@ fn activation(node: &Node, errors: &mut Diagnostics) -> Option<Activation> {
     let name = name_of(node, "activation", errors)?;
     let found = Activation::from_name(&name.to_ascii_lowercase());
     if found.is_none() {
-        errors.push(Diagnostic::at(node.pos, unknown("activation", name, &Activation::NAMES)));
+        errors.push(Diagnostic::at(
+            node.pos,
+            unknown("activation", name, &Activation::NAMES),
+        ));
     }
     found
 }
@@ -427,7 +474,10 @@ fn pool_kind(node: &Node, errors: &mut Diagnostics) -> Option<PoolKind> {
         "max" => Some(PoolKind::Max),
         "avg" | "average" => Some(PoolKind::Avg),
         _ => {
-            errors.push(Diagnostic::at(node.pos, unknown("pool", name, &["max", "avg"])));
+            errors.push(Diagnostic::at(
+                node.pos,
+                unknown("pool", name, &["max", "avg"]),
+            ));
             None
         }
     }

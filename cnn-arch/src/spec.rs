@@ -103,8 +103,15 @@ pub enum Activation {
 }
 
 impl Activation {
-    pub const NAMES: [&'static str; 7] =
-        ["relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "none"];
+    pub const NAMES: [&'static str; 7] = [
+        "relu",
+        "leaky_relu",
+        "elu",
+        "gelu",
+        "tanh",
+        "sigmoid",
+        "none",
+    ];
     pub const ALL: [Activation; 7] = [
         Activation::Relu,
         Activation::LeakyRelu,

@@ -126,7 +126,12 @@ impl<'a> Reader<'a> {
             column: self.column,
         };
         let word = ahead.word();
-        if word.is_empty() || !word.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') {
+        if word.is_empty()
+            || !word
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+        {
             return;
         }
         ahead.skip_blank();
@@ -217,7 +222,9 @@ impl<'a> Reader<'a> {
                 Some(':') => {
                     self.bump();
                 }
-                Some(c) => return Err(self.error(format!("expected `:` after the key, found `{c}`"))),
+                Some(c) => {
+                    return Err(self.error(format!("expected `:` after the key, found `{c}`")));
+                }
                 None => return Err(self.error("unexpected end of file, expected `:`".into())),
             }
             let value = self.value()?;
@@ -321,8 +328,14 @@ mod tests {
         assert_eq!(
             entries[0].2.value,
             Value::List(vec![
-                Node { value: Value::Int(1), pos: at(1, 8) },
-                Node { value: Value::Float(2.5), pos: at(1, 11) },
+                Node {
+                    value: Value::Int(1),
+                    pos: at(1, 8)
+                },
+                Node {
+                    value: Value::Float(2.5),
+                    pos: at(1, 11)
+                },
             ])
         );
     }
@@ -353,9 +366,16 @@ mod tests {
         let err = parse("[1, 2").unwrap_err();
         assert_eq!(err.message, "unexpected end of file, expected `]`");
         let err = parse("{\"a\": 1, \"a\": 2}").unwrap_err();
-        assert_eq!((err.pos, err.message.as_str()), (Some(at(1, 10)), "duplicate key `a`"));
+        assert_eq!(
+            (err.pos, err.message.as_str()),
+            (Some(at(1, 10)), "duplicate key `a`")
+        );
         let err = parse("[relu]").unwrap_err();
-        assert!(err.message.contains("strings need quotes"), "{}", err.message);
+        assert!(
+            err.message.contains("strings need quotes"),
+            "{}",
+            err.message
+        );
         assert!(parse("[1] 2").is_err());
         assert!(parse("['abc").is_err());
     }

@@ -5,7 +5,11 @@ use cnn_arch::{Overrides, Shape, check};
 const SEED: &str = include_str!("../../examples/arch/seed.arch");
 
 fn seed(input: [usize; 3], classes: usize) -> cnn_arch::Network {
-    let overrides = Overrides { input: Some(input), classes: Some(classes), ..Default::default() };
+    let overrides = Overrides {
+        input: Some(input),
+        classes: Some(classes),
+        ..Default::default()
+    };
     check(SEED, &overrides).unwrap_or_else(|e| panic!("{}", e.render("seed.arch")))
 }
 
@@ -15,10 +19,26 @@ fn mnist_shapes_and_parameters_match_pytorch_with_tf_same_padding() {
     let shapes: Vec<String> = net.layers.iter().map(|l| l.output.to_string()).collect();
     assert_eq!(
         shapes,
-        ["64x28x28", "128x28x28", "128x14x14", "256x14x14", "128x14x14", "128x5x5", "256x5x5", "256", "128", "10"]
+        [
+            "64x28x28",
+            "128x28x28",
+            "128x14x14",
+            "256x14x14",
+            "128x14x14",
+            "128x5x5",
+            "256x5x5",
+            "256",
+            "128",
+            "10"
+        ]
     );
     let params: Vec<usize> = net.layers.iter().map(|l| l.params).collect();
-    assert_eq!(params, [640, 73_856, 0, 295_168, 819_328, 0, 295_168, 1_638_656, 32_896, 1_290]);
+    assert_eq!(
+        params,
+        [
+            640, 73_856, 0, 295_168, 819_328, 0, 295_168, 1_638_656, 32_896, 1_290
+        ]
+    );
     assert_eq!(net.params(), 3_157_002);
     // Summed by hand: 451,584 + 57,802,752 + 57,802,752 + 160,563,200 + 7,372,800 + 1,638,400
     // + 32,768 + 1,280, i.e. 0.571 GFLOP per image forward.
@@ -42,20 +62,37 @@ fn cifar_and_fer_shapes() {
 fn field_names_count_each_kind() {
     let net = seed([1, 28, 28], 10);
     let fields: Vec<&str> = net.layers.iter().map(|l| l.field.as_str()).collect();
-    assert_eq!(fields, ["conv1", "conv2", "pool1", "conv3", "conv4", "pool2", "conv5", "fc1", "fc2", "output"]);
+    assert_eq!(
+        fields,
+        [
+            "conv1", "conv2", "pool1", "conv3", "conv4", "pool2", "conv5", "fc1", "fc2", "output"
+        ]
+    );
 }
 
 #[test]
 fn summary_lists_every_layer_and_the_totals() {
     let summary = seed([1, 28, 28], 10).summary();
-    assert!(summary.starts_with("Model: Cnn (input 1x28x28, 10 classes)\n"), "{summary}");
-    assert!(summary.contains("conv2 (C relu 128 3x3/1 same, dropout 8.3%)"), "{summary}");
+    assert!(
+        summary.starts_with("Model: Cnn (input 1x28x28, 10 classes)\n"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("conv2 (C relu 128 3x3/1 same, dropout 8.3%)"),
+        "{summary}"
+    );
     assert!(summary.contains("pool2 (P max 5x5/3 same)"), "{summary}");
     assert!(summary.contains("output (FC 10)"), "{summary}");
     assert!(summary.contains("Total params: 3,157,002\n"), "{summary}");
-    assert!(summary.contains("Mult-adds per image: 285,665,536 (285.7 M)\n"), "{summary}");
+    assert!(
+        summary.contains("Mult-adds per image: 285,665,536 (285.7 M)\n"),
+        "{summary}"
+    );
     let conv4 = summary.lines().find(|l| l.starts_with("conv4 ")).unwrap();
-    assert!(conv4.contains("128x14x14") && conv4.contains("819,328") && conv4.contains("160,563,200"), "{conv4}");
+    assert!(
+        conv4.contains("128x14x14") && conv4.contains("819,328") && conv4.contains("160,563,200"),
+        "{conv4}"
+    );
 }
 
 #[test]
@@ -82,8 +119,15 @@ fn strict_json_object_gives_the_same_network() {
 #[test]
 fn overrides_win_over_the_file() {
     let json = r#"{"name": "A", "input": [1, 28, 28], "classes": 10, "layers": [{"type": "FC", "activation": "none", "num_output": 4}]}"#;
-    let overrides = Overrides { name: Some("B".into()), input: Some([3, 8, 8]), classes: Some(2) };
+    let overrides = Overrides {
+        name: Some("B".into()),
+        input: Some([3, 8, 8]),
+        classes: Some(2),
+    };
     let net = check(json, &overrides).unwrap();
-    assert_eq!((net.name.as_str(), net.input, net.classes), ("B", [3, 8, 8], 2));
+    assert_eq!(
+        (net.name.as_str(), net.input, net.classes),
+        ("B", [3, 8, 8], 2)
+    );
     assert_eq!(net.params(), 192 * 4 + 4 + 4 * 2 + 2);
 }

@@ -27,9 +27,17 @@ const KEYS: [&str; 3] = ["name", "input", "classes"];
 impl Parse for Args {
     fn parse(stream: ParseStream) -> syn::Result<Self> {
         let path: LitStr = stream.parse().map_err(|e| {
-            syn::Error::new(e.span(), "expected the architecture file's path, e.g. cnn_from_json!(\"arch.json\")")
+            syn::Error::new(
+                e.span(),
+                "expected the architecture file's path, e.g. cnn_from_json!(\"arch.json\")",
+            )
         })?;
-        let mut args = Args { path, name: None, input: None, classes: None };
+        let mut args = Args {
+            path,
+            name: None,
+            input: None,
+            classes: None,
+        };
         while !stream.is_empty() {
             stream.parse::<Token![,]>()?;
             if stream.is_empty() {
@@ -59,18 +67,25 @@ impl Args {
                 let dims: [usize; 3] = dims.try_into().map_err(|_| {
                     syn::Error::new(bracket.span.join(), "`input` is [channels, height, width]")
                 })?;
-                self.input.replace(dims).map_or(Ok(()), |_| Err(duplicate()))
+                self.input
+                    .replace(dims)
+                    .map_or(Ok(()), |_| Err(duplicate()))
             }
             "classes" => {
                 let classes = positive(&stream.parse()?)?;
-                self.classes.replace(classes).map_or(Ok(()), |_| Err(duplicate()))
+                self.classes
+                    .replace(classes)
+                    .map_or(Ok(()), |_| Err(duplicate()))
             }
             other => {
                 let hint = match cnn_arch::nearest(other, &KEYS) {
                     Some(best) => format!("; did you mean `{best}`?"),
                     None => format!("; expected one of {}", KEYS.join(", ")),
                 };
-                Err(syn::Error::new(key.span(), format!("unknown argument `{other}`{hint}")))
+                Err(syn::Error::new(
+                    key.span(),
+                    format!("unknown argument `{other}`{hint}"),
+                ))
             }
         }
     }

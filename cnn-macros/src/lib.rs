@@ -16,7 +16,9 @@ use args::Args;
 #[proc_macro]
 pub fn cnn_from_json(input: TokenStream) -> TokenStream {
     let args = syn::parse_macro_input!(input as Args);
-    expand(&args).unwrap_or_else(|e| e.to_compile_error()).into()
+    expand(&args)
+        .unwrap_or_else(|e| e.to_compile_error())
+        .into()
 }
 
 fn expand(args: &Args) -> syn::Result<proc_macro2::TokenStream> {
@@ -38,7 +40,9 @@ fn expand(args: &Args) -> syn::Result<proc_macro2::TokenStream> {
         let mut errors = diagnostics
             .iter()
             .map(|d| syn::Error::new(args.path.span(), d.render(&shown)));
-        let mut first = errors.next().expect("check fails with at least one diagnostic");
+        let mut first = errors
+            .next()
+            .expect("check fails with at least one diagnostic");
         errors.for_each(|e| first.combine(e));
         first
     })?;

@@ -19,6 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 train_error: 0.9 * (-t / 4.0).exp() + 0.02,
                 valid_loss: Some(2.3 * (-t / 6.0).exp() + 0.35),
                 valid_error: Some(0.9 * (-t / 5.0).exp() + 0.12),
+                ..Default::default()
             }
         })
         .collect();

@@ -22,7 +22,12 @@ pub struct Evaluation {
 
 impl Evaluation {
     pub fn accuracy(&self) -> f64 {
-        let correct = self.y_true.iter().zip(&self.y_pred).filter(|(t, p)| t == p).count();
+        let correct = self
+            .y_true
+            .iter()
+            .zip(&self.y_pred)
+            .filter(|(t, p)| t == p)
+            .count();
         correct as f64 / self.y_true.len().max(1) as f64
     }
 
@@ -30,8 +35,12 @@ impl Evaluation {
         1.0 - self.accuracy()
     }
 
-    pub fn confusion_matrix(&self, class_names: &[String]) -> Result<ConfusionMatrix, MetricsError> {
-        ConfusionMatrix::new(&self.y_true, &self.y_pred, self.classes)?.with_class_names(class_names.to_vec())
+    pub fn confusion_matrix(
+        &self,
+        class_names: &[String],
+    ) -> Result<ConfusionMatrix, MetricsError> {
+        ConfusionMatrix::new(&self.y_true, &self.y_pred, self.classes)?
+            .with_class_names(class_names.to_vec())
     }
 }
 
@@ -58,12 +67,17 @@ pub fn evaluate<M: Network>(
         let loss: f32 = loss_fn.forward(logits.clone(), targets).into_scalar();
         evaluation.loss += f64::from(loss) * chunk.len() as f64;
         let probabilities: Tensor<2> = softmax(logits, 1);
-        let values: Vec<f32> = probabilities.into_data().try_to_vec().expect("f32 probabilities");
+        let values: Vec<f32> = probabilities
+            .into_data()
+            .try_to_vec()
+            .expect("f32 probabilities");
         for row in values.chunks(M::CLASSES) {
             evaluation.y_pred.push(argmax(row));
         }
         evaluation.probabilities.extend(values);
-        evaluation.y_true.extend(chunk.iter().map(|&i| usize::from(set.labels()[i])));
+        evaluation
+            .y_true
+            .extend(chunk.iter().map(|&i| usize::from(set.labels()[i])));
     }
     evaluation.loss /= set.len().max(1) as f64;
     evaluation

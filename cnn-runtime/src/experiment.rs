@@ -126,14 +126,35 @@ pub fn run<M: Network>(
     };
     let trained = trainer.fit::<M>(&data, resume)?;
     if trained.stop == Stop::Interrupted {
-        return Ok(RunOutcome { dir, test: None, stop: trained.stop });
+        return Ok(RunOutcome {
+            dir,
+            test: None,
+            stop: trained.stop,
+        });
     }
     let model = trained.model.valid();
-    let options = BatcherOptions { standardize: config.standardize.then(|| data.train.channel_stats()), augment: false, seed: 0 };
-    let test = evaluate(&model, &data.test, &ImageBatcher::new(options), config.batch_size, &device);
-    model.clone().save_file(dir.join("model.bpk")).map_err(|e| format!("cannot save the weights: {e}"))?;
+    let options = BatcherOptions {
+        standardize: config.standardize.then(|| data.train.channel_stats()),
+        augment: false,
+        seed: 0,
+    };
+    let test = evaluate(
+        &model,
+        &data.test,
+        &ImageBatcher::new(options),
+        config.batch_size,
+        &device,
+    );
+    model
+        .clone()
+        .save_file(dir.join("model.bpk"))
+        .map_err(|e| format!("cannot save the weights: {e}"))?;
     std::fs::write(dir.join(arch_name(arch_file)), M::ARCH_JSON)?;
-    let sizes = [data.train.len(), data.validation.as_ref().map_or(0, |v| v.len()), data.test.len()];
+    let sizes = [
+        data.train.len(),
+        data.validation.as_ref().map_or(0, |v| v.len()),
+        data.test.len(),
+    ];
     let backend = args.backend.to_string();
     let report = Report {
         experiment,
@@ -157,22 +178,37 @@ pub fn run<M: Network>(
         test.y_true.len(),
         dir.join("report.md").display()
     );
-    Ok(RunOutcome { dir, test: Some(test), stop: trained.stop })
+    Ok(RunOutcome {
+        dir,
+        test: Some(test),
+        stop: trained.stop,
+    })
 }
 
 /// The run directory and the arguments to use: a fresh directory, or the resumed run's saved
 /// arguments (with `--epochs` taken from the command line when given).
-fn prepare(experiment: &str, args: ExperimentArgs) -> Result<(ExperimentArgs, PathBuf, bool), Error> {
+fn prepare(
+    experiment: &str,
+    args: ExperimentArgs,
+) -> Result<(ExperimentArgs, PathBuf, bool), Error> {
     if let Some(dir) = args.resume.clone() {
         let saved = dir.join("args.json");
-        let text = std::fs::read_to_string(&saved)
-            .map_err(|e| format!("cannot resume from {}: {e} (is it a run directory?)", dir.display()))?;
+        let text = std::fs::read_to_string(&saved).map_err(|e| {
+            format!(
+                "cannot resume from {}: {e} (is it a run directory?)",
+                dir.display()
+            )
+        })?;
         let mut resumed: ExperimentArgs = serde_json::from_str(&text)?;
         resumed.epochs = args.epochs.or(resumed.epochs);
         resumed.backend = args.backend;
         let checkpoint = Checkpoint::new(dir.join("checkpoint"));
         if !checkpoint.exists() {
-            return Err(format!("{} holds no checkpoint to resume from", checkpoint.dir().display()).into());
+            return Err(format!(
+                "{} holds no checkpoint to resume from",
+                checkpoint.dir().display()
+            )
+            .into());
         }
         return Ok((resumed, dir, true));
     }
@@ -224,5 +260,7 @@ fn arch_name(arch_file: &str) -> String {
 /// `20261126-031356`, UTC.
 fn timestamp() -> String {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    now.trim_end_matches('Z').replace(['-', ':'], "").replace('T', "-")
+    now.trim_end_matches('Z')
+        .replace(['-', ':'], "")
+        .replace('T', "-")
 }

@@ -15,9 +15,17 @@ pub enum InferError {
     #[error("cannot load weights from {path}: {message}")]
     Weights { path: PathBuf, message: String },
     #[error("cannot read image {path}: {source}")]
-    Image { path: PathBuf, source: image::ImageError },
-    #[error("{network} takes {channels} channels; only 1 (grey) and 3 (RGB) can be read from image files")]
-    Channels { network: &'static str, channels: usize },
+    Image {
+        path: PathBuf,
+        source: image::ImageError,
+    },
+    #[error(
+        "{network} takes {channels} channels; only 1 (grey) and 3 (RGB) can be read from image files"
+    )]
+    Channels {
+        network: &'static str,
+        channels: usize,
+    },
 }
 
 /// One prediction: the most likely class and every class's probability.
@@ -31,10 +39,12 @@ pub struct Prediction {
 /// `model.bpk`), ready for inference.
 pub fn load<M: Network>(path: impl AsRef<Path>, device: &Device) -> Result<M, InferError> {
     let path = path.as_ref();
-    M::init(device).try_load_file(path).map_err(|e| InferError::Weights {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })
+    M::init(device)
+        .try_load_file(path)
+        .map_err(|e| InferError::Weights {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
 }
 
 /// Predictions for a batch `[N, C, H, W]` of images scaled like the training data.
@@ -45,33 +55,56 @@ pub fn predict<M: Network>(model: &M, images: Tensor<4>) -> Vec<Prediction> {
         .expect("f32 probabilities");
     probabilities
         .chunks(M::CLASSES)
-        .map(|row| Prediction { label: argmax(row), probabilities: row.to_vec() })
+        .map(|row| Prediction {
+            label: argmax(row),
+            probabilities: row.to_vec(),
+        })
         .collect()
 }
 
 /// An image file (PNG, JPEG) as a `[1, C, H, W]` tensor for `M`: converted to grey or RGB,
 /// resized to the network's input, pixels scaled to [0, 1]. With `invert`, dark strokes on a
 /// light background become light on dark, as in MNIST.
-pub fn image_tensor<M: Network>(path: impl AsRef<Path>, invert: bool, device: &Device) -> Result<Tensor<4>, InferError> {
+pub fn image_tensor<M: Network>(
+    path: impl AsRef<Path>,
+    invert: bool,
+    device: &Device,
+) -> Result<Tensor<4>, InferError> {
     let path = path.as_ref();
     let [c, h, w] = M::INPUT;
-    let image = image::open(path).map_err(|source| InferError::Image { path: path.to_owned(), source })?;
+    let image = image::open(path).map_err(|source| InferError::Image {
+        path: path.to_owned(),
+        source,
+    })?;
     let image = image.resize_exact(w as u32, h as u32, image::imageops::FilterType::Triangle);
     let interleaved: Vec<u8> = match c {
         1 => image.to_luma8().into_raw(),
         3 => image.to_rgb8().into_raw(),
-        channels => return Err(InferError::Channels { network: M::NAME, channels }),
+        channels => {
+            return Err(InferError::Channels {
+                network: M::NAME,
+                channels,
+            });
+        }
     };
     let mut planar = vec![0f32; c * h * w];
     for (i, value) in interleaved.iter().enumerate() {
         let scaled = f32::from(*value) / 255.0;
         planar[(i % c) * h * w + i / c] = if invert { 1.0 - scaled } else { scaled };
     }
-    Ok(Tensor::from_data(TensorData::new(planar, [1, c, h, w]), device))
+    Ok(Tensor::from_data(
+        TensorData::new(planar, [1, c, h, w]),
+        device,
+    ))
 }
 
 /// The prediction for one image file.
-pub fn predict_file<M: Network>(model: &M, path: impl AsRef<Path>, invert: bool, device: &Device) -> Result<Prediction, InferError> {
+pub fn predict_file<M: Network>(
+    model: &M,
+    path: impl AsRef<Path>,
+    invert: bool,
+    device: &Device,
+) -> Result<Prediction, InferError> {
     let images = image_tensor::<M>(path, invert, device)?;
     Ok(predict(model, images).remove(0))
 }

@@ -14,7 +14,10 @@ use crate::train::{Stop, TrainConfig};
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     #[error("cannot write {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Plot(#[from] PlotError),
     #[error(transparent)]
@@ -64,7 +67,10 @@ impl Report<'_> {
         let mut files = Vec::new();
         let mut put = |name: &str, text: String| -> Result<(), ReportError> {
             let path = dir.join(name);
-            std::fs::write(&path, text).map_err(|source| ReportError::Io { path: path.clone(), source })?;
+            std::fs::write(&path, text).map_err(|source| ReportError::Io {
+                path: path.clone(),
+                source,
+            })?;
             files.push(path);
             Ok(())
         };
@@ -101,27 +107,57 @@ impl Report<'_> {
         serde_json::to_string_pretty(&json).expect("metrics serialise")
     }
 
-    fn markdown(&self, confusion: &ConfusionMatrix, report: &ClassificationReport, curves: bool) -> String {
+    fn markdown(
+        &self,
+        confusion: &ConfusionMatrix,
+        report: &ClassificationReport,
+        curves: bool,
+    ) -> String {
         let c = self.config;
         let [train, valid, test] = self.sizes;
-        let mut md = format!("# {}: {} on {}\n\n", self.experiment, self.network, self.dataset);
+        let mut md = format!(
+            "# {}: {} on {}\n\n",
+            self.experiment, self.network, self.dataset
+        );
         let stop = match self.stop {
             Stop::Completed => "completed".to_string(),
             Stop::EarlyStopped { epoch } => format!("stopped early after epoch {epoch}"),
             Stop::Interrupted => "interrupted".to_string(),
         };
-        let images_per_second = self.history.iter().map(|m| m.images_per_second).sum::<f64>()
+        let images_per_second = self
+            .history
+            .iter()
+            .map(|m| m.images_per_second)
+            .sum::<f64>()
             / self.history.len().max(1) as f64;
         let _ = writeln!(md, "| | |\n|---|---|");
         for (key, value) in [
-            ("test accuracy", format!("**{:.2}%**", 100.0 * self.test.accuracy())),
-            ("test error", format!("{:.2}%", 100.0 * self.test.error_rate())),
+            (
+                "test accuracy",
+                format!("**{:.2}%**", 100.0 * self.test.accuracy()),
+            ),
+            (
+                "test error",
+                format!("{:.2}%", 100.0 * self.test.error_rate()),
+            ),
             ("test loss", format!("{:.4}", self.test.loss)),
-            ("images (train / validation / test)", format!("{train} / {valid} / {test}")),
+            (
+                "images (train / validation / test)",
+                format!("{train} / {valid} / {test}"),
+            ),
             ("epochs", format!("{} ({stop})", self.history.len())),
-            ("training time", format!("{:.0} s, {images_per_second:.1} images/s", self.seconds)),
+            (
+                "training time",
+                format!("{:.0} s, {images_per_second:.1} images/s", self.seconds),
+            ),
             ("backend", self.backend.to_string()),
-            ("optimizer", format!("Adam, lr {}, L2 {}, batch {}, schedule {:?}", c.learning_rate, c.weight_decay, c.batch_size, c.schedule)),
+            (
+                "optimizer",
+                format!(
+                    "Adam, lr {}, L2 {}, batch {}, schedule {:?}",
+                    c.learning_rate, c.weight_decay, c.batch_size, c.schedule
+                ),
+            ),
             ("seed", c.seed.to_string()),
         ] {
             let _ = writeln!(md, "| {key} | {value} |");

@@ -32,6 +32,7 @@ fn history(epochs: usize, validation: bool) -> Vec<EpochMetrics> {
                 train_error: 0.5 / t,
                 valid_loss: validation.then_some(1.2 / t),
                 valid_error: validation.then_some(0.6 / t),
+                ..Default::default()
             }
         })
         .collect()

@@ -1,13 +1,13 @@
 //! The seed network written by hand with burn, as a user would without the macro: burn's own
 //! `PaddingConfig2d::Same` (computed at run time) instead of the macro's precomputed padding.
 
-use cnn::burn;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
+use cnn::burn;
 
 #[derive(Module, Debug)]
 pub struct HandSeed {
@@ -28,11 +28,16 @@ pub struct HandSeed {
 }
 
 fn conv(c_in: usize, c_out: usize, k: usize, device: &Device) -> Conv2d {
-    Conv2dConfig::new([c_in, c_out], [k, k]).with_padding(PaddingConfig2d::Same).init(device)
+    Conv2dConfig::new([c_in, c_out], [k, k])
+        .with_padding(PaddingConfig2d::Same)
+        .init(device)
 }
 
 fn pool(k: usize, s: usize) -> MaxPool2d {
-    MaxPool2dConfig::new([k, k]).with_strides([s, s]).with_padding(PaddingConfig2d::Same).init()
+    MaxPool2dConfig::new([k, k])
+        .with_strides([s, s])
+        .with_padding(PaddingConfig2d::Same)
+        .init()
 }
 
 impl HandSeed {

@@ -97,7 +97,8 @@ impl Checkpoint {
             .map_err(|e| self.error(&optimizer_path, e))?;
         let progress_path = self.progress_path();
         let json = serde_json::to_string_pretty(progress).expect("progress serialises");
-        std::fs::write(staged(progress_path.clone()), json).map_err(|e| self.error(&progress_path, e))?;
+        std::fs::write(staged(progress_path.clone()), json)
+            .map_err(|e| self.error(&progress_path, e))?;
         for path in [model_path, optimizer_path, progress_path] {
             std::fs::rename(staged(path.clone()), &path).map_err(|e| self.error(&path, e))?;
         }
@@ -111,12 +112,18 @@ impl Checkpoint {
         optimizer: ModuleOptimizer,
     ) -> Result<(M, ModuleOptimizer, Progress), TrainError> {
         let progress_path = self.progress_path();
-        let text = std::fs::read_to_string(&progress_path).map_err(|e| self.error(&progress_path, e))?;
-        let progress: Progress = serde_json::from_str(&text).map_err(|e| self.error(&progress_path, e))?;
+        let text =
+            std::fs::read_to_string(&progress_path).map_err(|e| self.error(&progress_path, e))?;
+        let progress: Progress =
+            serde_json::from_str(&text).map_err(|e| self.error(&progress_path, e))?;
         let model_path = self.model_path();
-        let model = model.try_load_file(&model_path).map_err(|e| self.error(&model_path, e))?;
+        let model = model
+            .try_load_file(&model_path)
+            .map_err(|e| self.error(&model_path, e))?;
         let optimizer_path = self.optimizer_path();
-        let optimizer = optimizer.load(&optimizer_path).map_err(|e| self.error(&optimizer_path, e))?;
+        let optimizer = optimizer
+            .load(&optimizer_path)
+            .map_err(|e| self.error(&optimizer_path, e))?;
         Ok((model, optimizer, progress))
     }
 

@@ -44,9 +44,14 @@ impl Default for TrainConfig {
 pub enum Schedule {
     Constant,
     /// Multiply by `gamma` every `every` epochs.
-    Step { every: usize, gamma: f64 },
+    Step {
+        every: usize,
+        gamma: f64,
+    },
     /// Cosine decay from the initial rate to `min` over the run.
-    Cosine { min: f64 },
+    Cosine {
+        min: f64,
+    },
 }
 
 impl Schedule {
@@ -71,12 +76,15 @@ impl std::str::FromStr for Schedule {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let parts: Vec<&str> = s.split(':').collect();
         let number = |text: &str| {
-            text.parse::<f64>().map_err(|_| format!("`{text}` is not a number in schedule `{s}`"))
+            text.parse::<f64>()
+                .map_err(|_| format!("`{text}` is not a number in schedule `{s}`"))
         };
         match parts.as_slice() {
             ["constant"] => Ok(Schedule::Constant),
             ["step", every, gamma] => Ok(Schedule::Step {
-                every: every.parse().map_err(|_| format!("`{every}` is not a whole number of epochs"))?,
+                every: every
+                    .parse()
+                    .map_err(|_| format!("`{every}` is not a whole number of epochs"))?,
                 gamma: number(gamma)?,
             }),
             ["cosine"] => Ok(Schedule::Cosine { min: 0.0 }),
@@ -102,7 +110,12 @@ mod tests {
         assert_eq!(cosine.rate(1.0, 1, 5), 1.0);
         assert!((cosine.rate(1.0, 3, 5) - 0.55).abs() < 1e-12);
         assert!((cosine.rate(1.0, 5, 5) - 0.1).abs() < 1e-12);
-        assert!("linear".parse::<Schedule>().unwrap_err().contains("unknown schedule"));
+        assert!(
+            "linear"
+                .parse::<Schedule>()
+                .unwrap_err()
+                .contains("unknown schedule")
+        );
         assert!("step:x:0.5".parse::<Schedule>().is_err());
     }
 }

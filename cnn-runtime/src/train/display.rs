@@ -80,7 +80,10 @@ impl Observer for Console {
     }
 
     fn batch(&mut self, batch: usize, loss: f64, error: f64, images_per_second: f64) {
-        let message = format!("loss {loss:.4} err {:.2}% {images_per_second:.1} img/s", 100.0 * error);
+        let message = format!(
+            "loss {loss:.4} err {:.2}% {images_per_second:.1} img/s",
+            100.0 * error
+        );
         match &self.bar {
             Some(bar) => {
                 bar.set_position(batch as u64 + 1);
@@ -89,7 +92,12 @@ impl Observer for Console {
             None => {
                 let step = (self.batches / 10).max(1);
                 if (batch + 1) % step == 0 || batch + 1 == self.batches {
-                    eprintln!("epoch {} batch {}/{}: {message}", self.epoch, batch + 1, self.batches);
+                    eprintln!(
+                        "epoch {} batch {}/{}: {message}",
+                        self.epoch,
+                        batch + 1,
+                        self.batches
+                    );
                 }
             }
         }
@@ -100,7 +108,9 @@ impl Observer for Console {
             bar.finish_and_clear();
         }
         let valid = match (m.valid_loss, m.valid_error) {
-            (Some(loss), Some(error)) => format!(" | valid loss {loss:.4} err {:.2}%", 100.0 * error),
+            (Some(loss), Some(error)) => {
+                format!(" | valid loss {loss:.4} err {:.2}%", 100.0 * error)
+            }
             _ => String::new(),
         };
         println!(

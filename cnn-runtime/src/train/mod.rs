@@ -99,7 +99,11 @@ pub struct Trainer<'a> {
 
 impl Trainer<'_> {
     /// A fresh network seeded with `config.seed`, or the one in the checkpoint when `resume`.
-    pub fn fit<M: Network>(&mut self, data: &Dataset, resume: bool) -> Result<Trained<M>, TrainError> {
+    pub fn fit<M: Network>(
+        &mut self,
+        data: &Dataset,
+        resume: bool,
+    ) -> Result<Trained<M>, TrainError> {
         self.check::<M>(data)?;
         let device = self.device.clone().autodiff();
         device.seed(self.config.seed);
@@ -127,22 +131,36 @@ impl Trainer<'_> {
             return Err(TrainError::EmptyTrainingSet);
         }
         if data.shape != M::INPUT {
-            return Err(TrainError::ShapeMismatch { network: M::NAME, expected: M::INPUT, found: data.shape });
+            return Err(TrainError::ShapeMismatch {
+                network: M::NAME,
+                expected: M::INPUT,
+                found: data.shape,
+            });
         }
         if data.num_classes() != M::CLASSES {
-            return Err(TrainError::ClassMismatch { network: M::NAME, expected: M::CLASSES, found: data.num_classes() });
+            return Err(TrainError::ClassMismatch {
+                network: M::NAME,
+                expected: M::CLASSES,
+                found: data.num_classes(),
+            });
         }
         if self.config.batch_size == 0 || self.config.epochs == 0 {
-            return Err(TrainError::Config("epochs and batch size must be at least 1".into()));
+            return Err(TrainError::Config(
+                "epochs and batch size must be at least 1".into(),
+            ));
         }
         if !(self.config.learning_rate > 0.0 && self.config.learning_rate.is_finite()) {
-            return Err(TrainError::Config(format!("learning rate {} must be positive", self.config.learning_rate)));
+            return Err(TrainError::Config(format!(
+                "learning rate {} must be positive",
+                self.config.learning_rate
+            )));
         }
         Ok(())
     }
 
     fn optimizer(&self) -> ModuleOptimizer {
-        let decay = (self.config.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.config.weight_decay));
+        let decay = (self.config.weight_decay > 0.0)
+            .then(|| WeightDecayConfig::new(self.config.weight_decay));
         AdamConfig::new().with_weight_decay(decay).init()
     }
 
@@ -172,7 +190,12 @@ impl Trainer<'_> {
                 progress.seconds += session.elapsed().as_secs_f64();
                 self.save(&model, &optimizer, &progress)?;
                 self.observer.note(&self.resume_hint(&progress));
-                return Ok(Trained { model, history: progress.history, stop: Stop::Interrupted, seconds: progress.seconds });
+                return Ok(Trained {
+                    model,
+                    history: progress.history,
+                    stop: Stop::Interrupted,
+                    seconds: progress.seconds,
+                });
             }
             let finished = progress.epoch;
             progress.epoch += 1;
@@ -187,7 +210,12 @@ impl Trainer<'_> {
             }
         }
         progress.seconds += session.elapsed().as_secs_f64();
-        Ok(Trained { model, history: progress.history, stop, seconds: progress.seconds })
+        Ok(Trained {
+            model,
+            history: progress.history,
+            stop,
+            seconds: progress.seconds,
+        })
     }
 
     fn resume_hint(&self, progress: &Progress) -> String {
@@ -203,7 +231,12 @@ impl Trainer<'_> {
         }
     }
 
-    fn save<M: Network>(&mut self, model: &M, optimizer: &ModuleOptimizer, progress: &Progress) -> Result<(), TrainError> {
+    fn save<M: Network>(
+        &mut self,
+        model: &M,
+        optimizer: &ModuleOptimizer,
+        progress: &Progress,
+    ) -> Result<(), TrainError> {
         match &self.checkpoint {
             Some(checkpoint) => checkpoint.save(model, optimizer, progress),
             None => Ok(()),
@@ -242,9 +275,13 @@ impl Trainer<'_> {
         let batches: Vec<&[usize]> = order.chunks(self.config.batch_size).collect();
         let options = self.batcher_options(train, epoch);
         let batcher = ImageBatcher::starting_at(options.clone(), progress.batch as u64);
-        let rate = self.config.schedule.rate(self.config.learning_rate, epoch, self.config.epochs);
+        let rate = self
+            .config
+            .schedule
+            .rate(self.config.learning_rate, epoch, self.config.epochs);
         let loss_fn = CrossEntropyLossConfig::new().init(device);
-        self.observer.epoch_start(epoch, self.config.epochs, progress.batch, batches.len());
+        self.observer
+            .epoch_start(epoch, self.config.epochs, progress.batch, batches.len());
         let started = Instant::now();
         let seen_before = progress.seen;
         for (b, indices) in batches.iter().enumerate().skip(progress.batch) {
@@ -257,8 +294,17 @@ impl Trainer<'_> {
             let loss = loss_fn.forward(logits, targets);
             let value: f32 = loss.clone().into_scalar();
             if !value.is_finite() {
-                let checkpoint = self.checkpoint.as_ref().filter(|c| c.exists()).map(|c| c.dir().to_owned());
-                return Err(TrainError::NonFiniteLoss { epoch, batch: b + 1, value, checkpoint });
+                let checkpoint = self
+                    .checkpoint
+                    .as_ref()
+                    .filter(|c| c.exists())
+                    .map(|c| c.dir().to_owned());
+                return Err(TrainError::NonFiniteLoss {
+                    epoch,
+                    batch: b + 1,
+                    value,
+                    checkpoint,
+                });
             }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(rate, model, grads);
@@ -266,9 +312,15 @@ impl Trainer<'_> {
             progress.errors += errors;
             progress.seen += indices.len() as u64;
             progress.batch = b + 1;
-            let speed = (progress.seen - seen_before) as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            let speed =
+                (progress.seen - seen_before) as f64 / started.elapsed().as_secs_f64().max(1e-9);
             let seen = progress.seen as f64;
-            self.observer.batch(b, progress.loss_sum / seen, progress.errors as f64 / seen, speed);
+            self.observer.batch(
+                b,
+                progress.loss_sum / seen,
+                progress.errors as f64 / seen,
+                speed,
+            );
         }
         let train_seconds = started.elapsed().as_secs_f64();
         let metrics = self.epoch_metrics(&model, progress, data, rate, train_seconds, seen_before);
@@ -287,11 +339,24 @@ impl Trainer<'_> {
         seconds: f64,
         seen_before: u64,
     ) -> EpochMetrics {
-        let validation = data.validation.as_ref().filter(|v| !v.is_empty()).map(|set| {
-            let options = BatcherOptions { augment: false, ..self.batcher_options(&data.train, 0) };
-            let inner = self.device.clone();
-            evaluate(&model.valid(), set, &ImageBatcher::new(options), self.config.batch_size, &inner)
-        });
+        let validation = data
+            .validation
+            .as_ref()
+            .filter(|v| !v.is_empty())
+            .map(|set| {
+                let options = BatcherOptions {
+                    augment: false,
+                    ..self.batcher_options(&data.train, 0)
+                };
+                let inner = self.device.clone();
+                evaluate(
+                    &model.valid(),
+                    set,
+                    &ImageBatcher::new(options),
+                    self.config.batch_size,
+                    &inner,
+                )
+            });
         let seen = progress.seen.max(1) as f64;
         EpochMetrics {
             epoch: progress.epoch,

@@ -14,5 +14,11 @@ fn main() {
     assert_eq!(logits.dims(), [3, 5]);
     assert_eq!(<EveryLayer as Network>::NAME, "EveryLayer");
     assert!(EveryLayer::summary().contains("Total params"));
-    let _ = (&net.conv1_bn, &net.conv1_dropout, &net.pool2_dropout, &net.fc1_bn, &net.fc2_dropout);
+    let _ = (
+        &net.conv1_bn,
+        &net.conv1_dropout,
+        &net.pool2_dropout,
+        &net.fc1_bn,
+        &net.fc2_dropout,
+    );
 }
