@@ -2,6 +2,7 @@
 //! [`Network`] trait, datasets, training, evaluation and reports.
 
 pub mod backend;
+pub mod data;
 pub mod network;
 
 pub use backend::{Backend, BackendError};
