@@ -30,12 +30,7 @@ pub enum BackendError {
 }
 
 impl Backend {
-    pub const ALL: [Backend; 4] = [
-        Backend::Flex,
-        Backend::NdArray,
-        Backend::Wgpu,
-        Backend::Cuda,
-    ];
+    pub const ALL: [Backend; 4] = [Backend::Flex, Backend::NdArray, Backend::Wgpu, Backend::Cuda];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -81,20 +76,13 @@ impl Backend {
 
 fn compiled_names() -> String {
     let names: Vec<&str> = Backend::compiled().into_iter().map(Backend::name).collect();
-    if names.is_empty() {
-        "none".into()
-    } else {
-        names.join(", ")
-    }
+    if names.is_empty() { "none".into() } else { names.join(", ") }
 }
 
 impl Default for Backend {
     /// The first compiled backend in the order flex, ndarray, wgpu, cuda.
     fn default() -> Self {
-        Backend::compiled()
-            .first()
-            .copied()
-            .unwrap_or(Backend::Flex)
+        Backend::compiled().first().copied().unwrap_or(Backend::Flex)
     }
 }
 
@@ -122,19 +110,13 @@ mod tests {
     #[test]
     fn parses_names_and_explains_missing_backends() {
         assert_eq!("Flex".parse::<Backend>(), Ok(Backend::Flex));
-        assert!(matches!(
-            "tpu".parse::<Backend>(),
-            Err(BackendError::Unknown(_))
-        ));
+        assert!(matches!("tpu".parse::<Backend>(), Err(BackendError::Unknown(_))));
         for backend in Backend::ALL {
             match backend.device() {
                 Ok(_) => assert!(backend.is_compiled()),
                 Err(e) => {
                     assert!(!backend.is_compiled());
-                    assert!(
-                        e.to_string().contains(&format!("--features {backend}")),
-                        "{e}"
-                    );
+                    assert!(e.to_string().contains(&format!("--features {backend}")), "{e}");
                 }
             }
         }

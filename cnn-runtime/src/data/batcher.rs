@@ -50,6 +50,15 @@ impl ImageBatcher {
         }
     }
 
+    /// A batcher whose first batch draws like batch `batch` of [`ImageBatcher::new`]'s, to
+    /// resume an interrupted epoch with the same augmentation.
+    pub fn starting_at(options: BatcherOptions, batch: u64) -> Self {
+        ImageBatcher {
+            options,
+            batches: AtomicU64::new(batch),
+        }
+    }
+
     pub fn options(&self) -> &BatcherOptions {
         &self.options
     }
