@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use burn::module::Module;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{BatcherOptions, DataError, Dataset, ImageBatcher};

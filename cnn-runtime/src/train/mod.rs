@@ -14,7 +14,6 @@ mod interrupt;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -106,8 +105,7 @@ impl Trainer<'_> {
     ) -> Result<Trained<M>, TrainError> {
         self.check::<M>(data)?;
         let device = self.device.clone().autodiff();
-        device.seed(self.config.seed);
-        let model = M::init(&device);
+        let model = seeded_init::<M>(&device, self.config.seed);
         let optimizer = self.optimizer();
         let (model, optimizer, progress) = match (&self.checkpoint, resume) {
             (Some(checkpoint), true) => {
@@ -160,7 +158,7 @@ impl Trainer<'_> {
 
     fn optimizer(&self) -> ModuleOptimizer {
         let decay = (self.config.weight_decay > 0.0)
-            .then(|| WeightDecayConfig::new(self.config.weight_decay));
+            .then(|| WeightDecayConfig::new(self.config.weight_decay as f32));
         AdamConfig::new().with_weight_decay(decay).init()
     }
 
@@ -375,6 +373,15 @@ impl Trainer<'_> {
 enum EpochOutcome {
     Done,
     Interrupted,
+}
+
+/// burn seeds a device's random numbers process-wide: seeding and initialising under one lock
+/// gives the same weights for the same seed even when several trainers start at once.
+fn seeded_init<M: Network>(device: &Device, seed: u64) -> M {
+    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    device.seed(seed);
+    M::init(device)
 }
 
 /// The sample order of `epoch`: the same for the same seed, so a resumed epoch continues with
