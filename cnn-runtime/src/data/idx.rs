@@ -30,18 +30,21 @@ pub(crate) fn load_dir(
     class_names: &[&str],
 ) -> Result<Dataset, DataError> {
     let paths = source.locate(dir)?;
-    // Inflating the training images is most of the work: do it beside the rest.
-    let (train_images, rest) = std::thread::scope(|s| {
-        let train = s.spawn(|| files::read(&paths[0]));
-        let rest: Result<Vec<Vec<u8>>, DataError> =
-            paths[1..].iter().map(|p| files::read(p)).collect();
-        (train.join().expect("IDX reader thread panicked"), rest)
+    // One thread per file: inflating the training images is most of the work, and the other
+    // three files are read beside it.
+    let contents: Vec<Result<Vec<u8>, DataError>> = std::thread::scope(|s| {
+        let readers: Vec<_> = paths.iter().map(|p| s.spawn(|| files::read(p))).collect();
+        readers
+            .into_iter()
+            .map(|r| r.join().expect("IDX reader thread panicked"))
+            .collect()
     });
-    let mut rest = rest?.into_iter();
-    let mut next = |i: usize| (paths[i].clone(), rest.next().expect("three files read"));
-    let train = parse_set((paths[0].clone(), train_images?), next(1))?;
-    let test = parse_set(next(2), next(3))?;
-    Ok(dataset(source.dataset, class_names, train, test))
+    let files = paths
+        .into_iter()
+        .zip(contents)
+        .map(|(path, bytes)| Ok((path, bytes?)))
+        .collect::<Result<Vec<_>, DataError>>()?;
+    from_files(source.dataset, class_names, files)
 }
 
 /// A dataset from in-memory (possibly gzip'd) IDX files, each `(name for errors, bytes)`.
@@ -50,28 +53,33 @@ pub(crate) fn load_bytes(
     class_names: &[&str],
     inputs: [(&str, &[u8]); 4],
 ) -> Result<Dataset, DataError> {
-    let mut decoded = Vec::with_capacity(4);
-    for (file, bytes) in inputs {
-        let path = PathBuf::from(file);
-        let bytes = files::decompress(&path, bytes.to_vec())?;
-        decoded.push((path, bytes));
-    }
-    let mut decoded = decoded.into_iter();
-    let mut next = || decoded.next().expect("four files");
-    let train = parse_set(next(), next())?;
-    let test = parse_set(next(), next())?;
-    Ok(dataset(name, class_names, train, test))
+    let files = inputs
+        .into_iter()
+        .map(|(file, bytes)| {
+            let path = PathBuf::from(file);
+            let bytes = files::decompress(&path, bytes.to_vec())?;
+            Ok((path, bytes))
+        })
+        .collect::<Result<Vec<_>, DataError>>()?;
+    from_files(name, class_names, files)
 }
 
-fn dataset(name: &str, class_names: &[&str], train: ImageSet, test: ImageSet) -> Dataset {
-    Dataset {
+/// The dataset from its four decompressed files, in the order of [`FILES`].
+fn from_files(
+    name: &str,
+    class_names: &[&str],
+    files: Vec<(PathBuf, Vec<u8>)>,
+) -> Result<Dataset, DataError> {
+    let [train_images, train_labels, test_images, test_labels] =
+        <[_; 4]>::try_from(files).expect("four IDX files");
+    Ok(Dataset {
         name: name.to_owned(),
         class_names: class_names.iter().map(|&n| n.to_owned()).collect(),
         shape: SHAPE,
-        train,
-        test,
+        train: parse_set(train_images, train_labels)?,
+        test: parse_set(test_images, test_labels)?,
         validation: None,
-    }
+    })
 }
 
 /// One split from its decompressed images and labels files.

@@ -79,26 +79,32 @@ fn standardization_uses_the_channel_stats() {
     );
 }
 
-/// Whether `out` (one 3x4x4 image, in [0,1]) is `image` cropped at offset `(dy, dx)` of its
-/// 4-pixel zero padding and then maybe flipped.
-fn is_crop_of(out: &[f32], image: &[u8]) -> bool {
-    (0..=8).any(|dy| {
-        (0..=8).any(|dx| {
-            [false, true].into_iter().any(|flip| {
-                out.iter().enumerate().all(|(i, &o)| {
+/// The `(dy, dx, flip)` with which `out` (one 3x4x4 image, in [0,1]) is `image` cropped at
+/// offset `(dy, dx)` of its 4-pixel zero padding and then maybe flipped.
+fn crops_of(out: &[f32], image: &[u8]) -> Vec<(i32, i32, bool)> {
+    let mut found = Vec::new();
+    for dy in 0..=8 {
+        for dx in 0..=8 {
+            for flip in [false, true] {
+                let matches = out.iter().enumerate().all(|(i, &o)| {
                     let (c, y, x) = (i / 16, i / 4 % 4, i % 4);
                     let x = if flip { 3 - x } else { x };
                     let (sy, sx) = (y as i32 + dy - 4, x as i32 + dx - 4);
-                    let p = if (0..4).contains(&sy) && (0..4).contains(&sx) {
+                    let inside = (0..4).contains(&sy) && (0..4).contains(&sx);
+                    let p = if inside {
                         image[c * 16 + sy as usize * 4 + sx as usize]
                     } else {
                         0
                     };
                     o == f32::from(p) / 255.0
-                })
-            })
-        })
-    })
+                });
+                if matches {
+                    found.push((dy, dx, flip));
+                }
+            }
+        }
+    }
+    found
 }
 
 #[test]
@@ -120,14 +126,22 @@ fn augmentation_is_a_seeded_crop_and_flip() {
         .collect();
     assert_eq!(first, again, "same seed, same batches");
     assert_ne!(first[0], first[1], "each batch gets new draws");
+    let mut flipped = 0;
+    let mut centred = 0;
     for batch in &first {
         for (k, out) in batch.chunks(48).enumerate() {
-            assert!(
-                is_crop_of(out, set.image(indices[k])),
-                "image {k} is not a crop: {out:?}"
-            );
+            let crops = crops_of(out, set.image(indices[k]));
+            assert!(!crops.is_empty(), "image {k} is not a crop: {out:?}");
+            // Only fully padded crops (all black) match several transforms.
+            if crops.len() == 1 {
+                flipped += usize::from(crops[0].2);
+                centred += usize::from((crops[0].0, crops[0].1) == (4, 4));
+            }
         }
     }
+    // 32 draws: flips are about half, unshifted crops about 1 in 81.
+    assert!((4..=28).contains(&flipped), "{flipped} of 32 flipped");
+    assert!(centred < 8, "{centred} of 32 unshifted");
     let resumed = ImageBatcher::starting_at(
         BatcherOptions {
             augment: true,
