@@ -7,7 +7,6 @@ mod handwritten;
 
 use std::time::Duration;
 
-use cnn::burn::module::Module;
 use cnn::burn::nn::loss::CrossEntropyLossConfig;
 use cnn::burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, decay::WeightDecayConfig};
 use cnn::burn::tensor::{Device, Distribution, Int, Tensor, TensorData};

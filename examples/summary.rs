@@ -25,7 +25,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "forward pass of 4 random images on {backend}: {:?}",
         start.elapsed()
     );
-    let first: Vec<f32> = probabilities.slice([0..1]).into_data().try_to_vec()?;
+    let all: Vec<f32> = probabilities.into_data().try_to_vec()?;
+    let first = &all[..MnistNet::CLASSES];
     let shown: Vec<String> = first.iter().map(|p| format!("{p:.3}")).collect();
     println!(
         "class probabilities of the first image (untrained): [{}]",

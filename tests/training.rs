@@ -5,18 +5,26 @@ use cnn::burn::module::Module;
 use cnn::burn::tensor::Device;
 use cnn::runtime::data::{Dataset, mnist};
 use cnn::runtime::history::EpochMetrics;
-use cnn::runtime::train::{Checkpoint, Interrupt, Observer, Quiet, Stop, TrainConfig, TrainError, Trainer};
+use cnn::runtime::train::{
+    Checkpoint, Interrupt, Observer, Quiet, Stop, TrainConfig, TrainError, Trainer,
+};
 use cnn::runtime::{Backend, Network};
 
-
-cnn::cnn_from_json!("tests/arch/tiny.arch", name = TinyNet, input = [1, 28, 28], classes = 10);
+cnn::cnn_from_json!(
+    "tests/arch/tiny.arch",
+    name = TinyNet,
+    input = [1, 28, 28],
+    classes = 10
+);
 
 /// burn seeds a device's random numbers globally: tests that train run one at a time so that
 /// each sees the stream its seed gives.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn device() -> Device {
@@ -25,15 +33,32 @@ fn device() -> Device {
 
 /// 512 real MNIST training images (class-stratified) and a 10% validation split.
 fn data() -> Dataset {
-    mnist::embedded().limit_train(512, 1).limit_test(100, 1).with_validation(0.1, 1)
+    mnist::embedded()
+        .limit_train(512, 1)
+        .limit_test(100, 1)
+        .with_validation(0.1, 1)
 }
 
 fn config(epochs: usize) -> TrainConfig {
-    TrainConfig { epochs, batch_size: 32, ..TrainConfig::default() }
+    TrainConfig {
+        epochs,
+        batch_size: 32,
+        ..TrainConfig::default()
+    }
 }
 
-fn trainer<'a>(config: TrainConfig, checkpoint: Option<Checkpoint>, observer: &'a mut dyn Observer) -> Trainer<'a> {
-    Trainer { config, device: device(), checkpoint, interrupt: Interrupt::new(), observer }
+fn trainer<'a>(
+    config: TrainConfig,
+    checkpoint: Option<Checkpoint>,
+    observer: &'a mut dyn Observer,
+) -> Trainer<'a> {
+    Trainer {
+        config,
+        device: device(),
+        checkpoint,
+        interrupt: Interrupt::new(),
+        observer,
+    }
 }
 
 fn weights(model: &TinyNet) -> Vec<f32> {
@@ -50,12 +75,24 @@ fn weights(model: &TinyNet) -> Vec<f32> {
 #[test]
 fn loss_falls_on_real_mnist() {
     let _serial = serial();
-    let config = TrainConfig { batch_size: 16, ..config(3) };
-    let trained = trainer(config, None, &mut Quiet).fit::<TinyNet>(&data(), false).unwrap();
+    let config = TrainConfig {
+        batch_size: 16,
+        ..config(3)
+    };
+    let trained = trainer(config, None, &mut Quiet)
+        .fit::<TinyNet>(&data(), false)
+        .unwrap();
     let losses: Vec<f64> = trained.history.iter().map(|m| m.train_loss).collect();
     assert_eq!(trained.stop, Stop::Completed);
-    assert!(losses[2] < 0.7 * losses[0], "training loss did not fall: {losses:?}");
-    assert!(losses[0] < 2.5, "first epoch's loss {} is not that of 10 classes", losses[0]);
+    assert!(
+        losses[2] < 0.7 * losses[0],
+        "training loss did not fall: {losses:?}"
+    );
+    assert!(
+        losses[0] < 2.5,
+        "first epoch's loss {} is not that of 10 classes",
+        losses[0]
+    );
     let valid = trained.history[2].valid_error.unwrap();
     assert!(valid < 0.5, "validation error {valid} after 3 epochs");
 }
@@ -63,9 +100,22 @@ fn loss_falls_on_real_mnist() {
 #[test]
 fn same_seed_gives_the_same_curves() {
     let _serial = serial();
-    let a = trainer(config(1), None, &mut Quiet).fit::<TinyNet>(&data(), false).unwrap();
-    let b = trainer(config(1), None, &mut Quiet).fit::<TinyNet>(&data(), false).unwrap();
-    let c = trainer(TrainConfig { seed: 7, ..config(1) }, None, &mut Quiet).fit::<TinyNet>(&data(), false).unwrap();
+    let a = trainer(config(1), None, &mut Quiet)
+        .fit::<TinyNet>(&data(), false)
+        .unwrap();
+    let b = trainer(config(1), None, &mut Quiet)
+        .fit::<TinyNet>(&data(), false)
+        .unwrap();
+    let c = trainer(
+        TrainConfig {
+            seed: 7,
+            ..config(1)
+        },
+        None,
+        &mut Quiet,
+    )
+    .fit::<TinyNet>(&data(), false)
+    .unwrap();
     assert_eq!(a.history[0].train_loss, b.history[0].train_loss);
     assert_eq!(a.history[0].valid_loss, b.history[0].valid_loss);
     assert_eq!(weights(&a.model), weights(&b.model));
@@ -98,9 +148,15 @@ fn interrupted_run_resumes_at_the_next_batch_with_identical_results() {
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = Checkpoint::new(dir.path().join("checkpoint"));
     let data = data();
-    let uninterrupted = trainer(config(2), None, &mut Quiet).fit::<TinyNet>(&data, false).unwrap();
+    let uninterrupted = trainer(config(2), None, &mut Quiet)
+        .fit::<TinyNet>(&data, false)
+        .unwrap();
 
-    let mut observer = InterruptAfter { at: 5, interrupt: Interrupt::new(), starts: Vec::new() };
+    let mut observer = InterruptAfter {
+        at: 5,
+        interrupt: Interrupt::new(),
+        starts: Vec::new(),
+    };
     let interrupt = observer.interrupt.clone();
     let mut first = trainer(config(2), Some(checkpoint.clone()), &mut observer);
     first.interrupt = interrupt;
@@ -111,22 +167,38 @@ fn interrupted_run_resumes_at_the_next_batch_with_identical_results() {
     let saved: TinyNet = TinyNet::new(&device()).load_file(checkpoint.model_path());
     assert_eq!(weights(&saved), weights(&stopped.model));
 
-    let mut resumed_observer = InterruptAfter { at: usize::MAX, interrupt: Interrupt::new(), starts: Vec::new() };
-    let resumed = trainer(config(2), Some(checkpoint), &mut resumed_observer).fit::<TinyNet>(&data, true).unwrap();
+    let mut resumed_observer = InterruptAfter {
+        at: usize::MAX,
+        interrupt: Interrupt::new(),
+        starts: Vec::new(),
+    };
+    let resumed = trainer(config(2), Some(checkpoint), &mut resumed_observer)
+        .fit::<TinyNet>(&data, true)
+        .unwrap();
     assert_eq!(resumed_observer.starts, [(1, 5), (2, 0)]);
     assert_eq!(resumed.stop, Stop::Completed);
     assert_eq!(resumed.history.len(), 2);
     // No dropout or augmentation: the resumed run is the uninterrupted run, to the bit.
     assert_eq!(weights(&resumed.model), weights(&uninterrupted.model));
-    assert_eq!(resumed.history, uninterrupted_history(&uninterrupted.history, &resumed.history));
+    assert_eq!(
+        resumed.history,
+        uninterrupted_history(&uninterrupted.history, &resumed.history)
+    );
 }
 
 /// The uninterrupted history with the timing fields of the resumed one (they differ by nature).
-fn uninterrupted_history(reference: &[EpochMetrics], resumed: &[EpochMetrics]) -> Vec<EpochMetrics> {
+fn uninterrupted_history(
+    reference: &[EpochMetrics],
+    resumed: &[EpochMetrics],
+) -> Vec<EpochMetrics> {
     reference
         .iter()
         .zip(resumed)
-        .map(|(r, s)| EpochMetrics { seconds: s.seconds, images_per_second: s.images_per_second, ..*r })
+        .map(|(r, s)| EpochMetrics {
+            seconds: s.seconds,
+            images_per_second: s.images_per_second,
+            ..*r
+        })
         .collect()
 }
 
@@ -136,9 +208,17 @@ fn resuming_a_finished_epoch_continues_with_the_next() {
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = Checkpoint::new(dir.path().join("checkpoint"));
     let data = data();
-    let one = trainer(config(1), Some(checkpoint.clone()), &mut Quiet).fit::<TinyNet>(&data, false).unwrap();
-    let mut observer = InterruptAfter { at: usize::MAX, interrupt: Interrupt::new(), starts: Vec::new() };
-    let two = trainer(config(2), Some(checkpoint), &mut observer).fit::<TinyNet>(&data, true).unwrap();
+    let one = trainer(config(1), Some(checkpoint.clone()), &mut Quiet)
+        .fit::<TinyNet>(&data, false)
+        .unwrap();
+    let mut observer = InterruptAfter {
+        at: usize::MAX,
+        interrupt: Interrupt::new(),
+        starts: Vec::new(),
+    };
+    let two = trainer(config(2), Some(checkpoint), &mut observer)
+        .fit::<TinyNet>(&data, true)
+        .unwrap();
     assert_eq!(observer.starts, [(2, 0)]);
     assert_eq!(two.history[0], one.history[0]);
     assert_eq!(two.history.len(), 2);
@@ -150,18 +230,38 @@ fn non_finite_loss_stops_and_keeps_the_last_good_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = Checkpoint::new(dir.path().join("checkpoint"));
     let data = data();
-    let good = trainer(config(1), Some(checkpoint.clone()), &mut Quiet).fit::<TinyNet>(&data, false).unwrap();
-    let exploding = TrainConfig { learning_rate: 1e35, ..config(3) };
-    let error = trainer(exploding, Some(checkpoint.clone()), &mut Quiet).fit::<TinyNet>(&data, true).err().unwrap();
-    let TrainError::NonFiniteLoss { epoch, batch, value, checkpoint: kept } = &error else {
+    let good = trainer(config(1), Some(checkpoint.clone()), &mut Quiet)
+        .fit::<TinyNet>(&data, false)
+        .unwrap();
+    let exploding = TrainConfig {
+        learning_rate: 1e35,
+        ..config(3)
+    };
+    let error = trainer(exploding, Some(checkpoint.clone()), &mut Quiet)
+        .fit::<TinyNet>(&data, true)
+        .err()
+        .unwrap();
+    let TrainError::NonFiniteLoss {
+        epoch,
+        batch,
+        value,
+        checkpoint: kept,
+    } = &error
+    else {
         panic!("expected a non-finite loss, got {error}");
     };
     assert_eq!(*epoch, 2);
-    assert!(*batch >= 2, "the first batch of epoch 2 still had good weights");
+    assert!(
+        *batch >= 2,
+        "the first batch of epoch 2 still had good weights"
+    );
     assert!(!value.is_finite());
     assert_eq!(kept.as_deref(), Some(checkpoint.dir()));
     let message = error.to_string();
-    assert!(message.contains(&format!("at epoch 2, batch {batch}")), "{message}");
+    assert!(
+        message.contains(&format!("at epoch 2, batch {batch}")),
+        "{message}"
+    );
     let saved: TinyNet = TinyNet::new(&device()).load_file(checkpoint.model_path());
     assert_eq!(weights(&saved), weights(&good.model));
 }
@@ -169,8 +269,16 @@ fn non_finite_loss_stops_and_keeps_the_last_good_checkpoint() {
 #[test]
 fn wrong_dataset_for_the_network_is_an_error() {
     let _serial = serial();
-    cnn::cnn_from_json!("tests/arch/tiny.arch", name = ColourNet, input = [3, 28, 28], classes = 10);
-    let error = trainer(config(1), None, &mut Quiet).fit::<ColourNet>(&data(), false).err().unwrap();
+    cnn::cnn_from_json!(
+        "tests/arch/tiny.arch",
+        name = ColourNet,
+        input = [3, 28, 28],
+        classes = 10
+    );
+    let error = trainer(config(1), None, &mut Quiet)
+        .fit::<ColourNet>(&data(), false)
+        .err()
+        .unwrap();
     assert_eq!(
         error.to_string(),
         "images of shape [1, 28, 28] do not fit ColourNet, which expects [3, 28, 28]"
@@ -181,17 +289,29 @@ fn wrong_dataset_for_the_network_is_an_error() {
 fn evaluation_matches_the_trained_model() {
     let _serial = serial();
     let data = data();
-    let trained = trainer(config(1), None, &mut Quiet).fit::<TinyNet>(&data, false).unwrap();
+    let trained = trainer(config(1), None, &mut Quiet)
+        .fit::<TinyNet>(&data, false)
+        .unwrap();
     let model = trained.model.valid();
     let batcher = cnn::runtime::data::ImageBatcher::default();
     let evaluation = cnn::runtime::evaluate::evaluate(&model, &data.test, &batcher, 64, &device());
     assert_eq!(evaluation.y_true.len(), 100);
     assert_eq!(evaluation.probabilities.len(), 100 * TinyNet::CLASSES);
-    let sums: Vec<f32> = evaluation.probabilities.chunks(10).map(|p| p.iter().sum()).collect();
+    let sums: Vec<f32> = evaluation
+        .probabilities
+        .chunks(10)
+        .map(|p| p.iter().sum())
+        .collect();
     assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-4));
     // Predictions come from the same network as `predict`.
-    let images = data.test.batch_tensor(&[0, 1, 2], &batcher, &device()).images;
-    let predicted: Vec<usize> = cnn::runtime::infer::predict(&model, images).iter().map(|p| p.label).collect();
+    let images = data
+        .test
+        .batch_tensor(&[0, 1, 2], &batcher, &device())
+        .images;
+    let predicted: Vec<usize> = cnn::runtime::infer::predict(&model, images)
+        .iter()
+        .map(|p| p.label)
+        .collect();
     assert_eq!(predicted, evaluation.y_pred[..3]);
     assert_eq!(TinyNet::NAME, "TinyNet");
 }

@@ -133,6 +133,9 @@ pub fn plan(file: &ArchFile, overrides: &Overrides) -> Result<Network, Diagnosti
     match plan_into(file, overrides, &mut errors) {
         Some(network) => errors.into_result(network),
         None => {
+            if errors.is_empty() {
+                errors.push(Diagnostic::nowhere("the layer list is incomplete".into()));
+            }
             errors.sort();
             Err(errors)
         }
@@ -163,7 +166,7 @@ pub(crate) fn plan_into(
     if let Some(shape) = input.filter(|s| s.contains(&0)) {
         errors.push(at(format!("input shape {shape:?} has a zero size")));
     }
-    if file.layers.is_empty() {
+    if file.layers.is_empty() && !file.truncated {
         errors.push(at(
             "the layer list is empty: list at least one `C`, `P` or `FC` layer".into(),
         ));
@@ -171,6 +174,10 @@ pub(crate) fn plan_into(
     let (input, classes) = (input?, classes?);
     let name = overrides.name.clone().or_else(|| file.name.clone());
     let layers = plan_layers(file, input, classes, errors)?;
+    if file.truncated {
+        // The layers after a broken one are unknown: there is no network to return.
+        return None;
+    }
     Some(Network {
         name: name.unwrap_or_else(|| "Cnn".into()),
         input,

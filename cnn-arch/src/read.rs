@@ -65,9 +65,10 @@ fn read_root(root: &Node, errors: &mut Diagnostics) -> ArchFile {
         classes: None,
         layers: Vec::new(),
         pos: Some(root.pos),
+        truncated: false,
     };
     match &root.value {
-        Value::List(_) => file.layers = read_layers(root, errors),
+        Value::List(_) => (file.layers, file.truncated) = read_layers(root, errors),
         Value::Map(entries) => {
             let mut saw_layers = false;
             for (key, key_pos, node) in entries {
@@ -78,7 +79,7 @@ fn read_root(root: &Node, errors: &mut Diagnostics) -> ArchFile {
                     "layers" => {
                         saw_layers = true;
                         file.pos = Some(node.pos);
-                        file.layers = read_layers(node, errors);
+                        (file.layers, file.truncated) = read_layers(node, errors);
                     }
                     other => errors.push(Diagnostic::at(
                         *key_pos,
@@ -134,10 +135,11 @@ fn read_input(node: &Node, errors: &mut Diagnostics) -> Option<[usize; 3]> {
     }
 }
 
-fn read_layers(node: &Node, errors: &mut Diagnostics) -> Vec<LayerSpec> {
+/// The layers before the first broken one, and whether any was broken.
+fn read_layers(node: &Node, errors: &mut Diagnostics) -> (Vec<LayerSpec>, bool) {
     let Value::List(items) = &node.value else {
         errors.push(expected(node, "`layers`", "a list"));
-        return Vec::new();
+        return (Vec::new(), true);
     };
     let mut layers = Vec::new();
     let mut broken = false;
@@ -153,7 +155,7 @@ fn read_layers(node: &Node, errors: &mut Diagnostics) -> Vec<LayerSpec> {
             None => broken = true,
         }
     }
-    layers
+    (layers, broken)
 }
 
 fn read_layer(index: usize, node: &Node, errors: &mut Diagnostics) -> Option<Layer> {

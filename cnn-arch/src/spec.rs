@@ -16,6 +16,9 @@ pub struct ArchFile {
     /// Where the layer list (or the whole file) starts, for "empty" and "missing" messages.
     #[serde(skip)]
     pub pos: Option<Position>,
+    /// True when reading stopped at a broken layer: `layers` holds the ones before it.
+    #[serde(skip)]
+    pub truncated: bool,
 }
 
 /// One listed layer and where it is in the file.

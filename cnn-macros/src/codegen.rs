@@ -143,8 +143,11 @@ fn inits(layer: &PlannedLayer) -> TokenStream {
             let (c_in, c_out) = (layer.input_channels(), c.num_output);
             let [kh, kw] = c.kernel_size;
             let [sh, sw] = c.stride;
-            quote!(burn::nn::conv::Conv2dConfig::new([#c_in, #c_out], [#kh, #kw])
-                .with_stride([#sh, #sw]).with_padding(#padding).init(device))
+            quote!(::cnn::runtime::init::conv2d(
+                burn::nn::conv::Conv2dConfig::new([#c_in, #c_out], [#kh, #kw])
+                    .with_stride([#sh, #sw]).with_padding(#padding),
+                device,
+            ))
         }
         Layer::Pool(p) => {
             let [kh, kw] = p.kernel_size;
@@ -164,7 +167,7 @@ fn inits(layer: &PlannedLayer) -> TokenStream {
         }
         Layer::Dense(d) => {
             let (n_in, n_out) = (layer.input.len(), d.num_output);
-            quote!(burn::nn::LinearConfig::new(#n_in, #n_out).init(device))
+            quote!(::cnn::runtime::init::linear(burn::nn::LinearConfig::new(#n_in, #n_out), device))
         }
     };
     let mut tokens = quote!(#field: #init,);
@@ -228,5 +231,69 @@ fn activation(layer: &Layer) -> TokenStream {
         Activation::Tanh => quote!(let x = #f::tanh(x);),
         Activation::Sigmoid => quote!(let x = #f::sigmoid(x);),
         Activation::None => TokenStream::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed() -> Network {
+        let text = include_str!("../../examples/arch/seed.arch");
+        let overrides = cnn_arch::Overrides {
+            input: Some([1, 28, 28]),
+            classes: Some(10),
+            ..Default::default()
+        };
+        cnn_arch::check(text, &overrides).unwrap()
+    }
+
+    #[test]
+    fn seed_expands_to_typed_fields_and_a_forward_in_order() {
+        let name = Ident::new("MnistNet", Span::call_site());
+        let tokens = generate(&seed(), Some(&name), Path::new("/x/seed.arch")).unwrap();
+        let code = tokens.to_string();
+        for field in [
+            "pub conv1 : burn :: nn :: conv :: Conv2d",
+            "pub conv2_dropout : burn :: nn :: Dropout",
+            "pub pool1 : burn :: nn :: pool :: MaxPool2d",
+            "pub pool2 : burn :: nn :: pool :: MaxPool2d",
+            "pub fc1 : burn :: nn :: Linear",
+            "pub output : burn :: nn :: Linear",
+            "pub use __cnn_MnistNet :: MnistNet",
+            "include_str ! (\"/x/seed.arch\")",
+            "LinearConfig :: new (6400usize , 256usize)",
+            "PaddingConfig2d :: Explicit (1usize , 1usize , 2usize , 2usize)",
+            "DropoutConfig :: new (0.083f64)",
+        ] {
+            assert!(code.contains(field), "`{field}` missing from {code}");
+        }
+        assert!(
+            !code.contains("conv1_dropout"),
+            "no dropout field for drop_out 0"
+        );
+        let order: Vec<usize> = [
+            "self . conv1",
+            "self . conv2 .",
+            "self . pool1",
+            "flatten",
+            "self . fc1",
+            "self . output",
+        ]
+        .iter()
+        .map(|s| code.find(s).unwrap_or_else(|| panic!("{s} missing")))
+        .collect();
+        assert!(
+            order.windows(2).all(|w| w[0] < w[1]),
+            "forward out of order: {order:?}"
+        );
+    }
+
+    #[test]
+    fn a_file_name_that_is_not_an_identifier_is_an_error() {
+        let mut net = seed();
+        net.name = "my-net".into();
+        let error = generate(&net, None, Path::new("a.json")).unwrap_err();
+        assert_eq!(error.to_string(), "`my-net` is not a valid struct name");
     }
 }

@@ -18,7 +18,7 @@ pub struct ExperimentArgs {
     /// Folder with the dataset's official files (default: the example's own default).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Passes over the training set [default: 3; on --resume, the saved run's].
+    /// Passes over the training set [default: 5; on --resume, the saved run's].
     #[arg(long)]
     pub epochs: Option<usize>,
     #[arg(long, default_value_t = 64)]
@@ -217,7 +217,7 @@ fn prepare(
     };
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let mut saved = args.clone();
-    saved.epochs = Some(args.epochs.unwrap_or(3));
+    saved.epochs = Some(args.epochs.unwrap_or(5));
     std::fs::write(dir.join("args.json"), serde_json::to_string_pretty(&saved)?)?;
     Ok((saved, dir, false))
 }
@@ -225,10 +225,11 @@ fn prepare(
 fn train_config(args: &ExperimentArgs) -> Result<TrainConfig, Error> {
     let schedule: Schedule = args.schedule.parse()?;
     Ok(TrainConfig {
-        epochs: args.epochs.unwrap_or(3),
+        epochs: args.epochs.unwrap_or(5),
         batch_size: args.batch_size,
         learning_rate: args.lr,
         weight_decay: args.weight_decay,
+        adam_epsilon: TrainConfig::default().adam_epsilon,
         seed: args.seed,
         schedule,
         early_stopping: args.patience,

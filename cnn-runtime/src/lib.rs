@@ -7,6 +7,7 @@ pub mod evaluate;
 pub mod experiment;
 pub mod history;
 pub mod infer;
+pub mod init;
 pub mod metrics;
 pub mod network;
 pub mod plots;

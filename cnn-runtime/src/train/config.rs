@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Settings of a training run. The defaults are the user's original TensorFlow settings:
-/// Adam, learning rate 1e-3, L2 weight decay 1e-3.
+/// Adam (epsilon 1e-8), learning rate 1e-3, L2 weight decay 1e-3.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     pub epochs: usize,
@@ -11,6 +11,9 @@ pub struct TrainConfig {
     pub learning_rate: f64,
     /// L2 penalty added to the gradients by Adam (`WeightDecayConfig`); 0 disables it.
     pub weight_decay: f64,
+    /// Adam's epsilon: 1e-8 as in TensorFlow's `AdamOptimizer` and PyTorch (burn's own
+    /// default, 1e-5, damps the small gradients of a freshly initialised deep network).
+    pub adam_epsilon: f64,
     /// Seeds weight initialisation, dropout, shuffling and augmentation.
     pub seed: u64,
     pub schedule: Schedule,
@@ -29,6 +32,7 @@ impl Default for TrainConfig {
             batch_size: 64,
             learning_rate: 1e-3,
             weight_decay: 1e-3,
+            adam_epsilon: 1e-8,
             seed: 42,
             schedule: Schedule::Constant,
             early_stopping: None,

@@ -91,7 +91,7 @@ impl Observer for Console {
             }
             None => {
                 let step = (self.batches / 10).max(1);
-                if (batch + 1) % step == 0 || batch + 1 == self.batches {
+                if (batch + 1).is_multiple_of(step) || batch + 1 == self.batches {
                     eprintln!(
                         "epoch {} batch {}/{}: {message}",
                         self.epoch,

@@ -159,7 +159,10 @@ impl Trainer<'_> {
     fn optimizer(&self) -> ModuleOptimizer {
         let decay = (self.config.weight_decay > 0.0)
             .then(|| WeightDecayConfig::new(self.config.weight_decay as f32));
-        AdamConfig::new().with_weight_decay(decay).init()
+        AdamConfig::new()
+            .with_epsilon(self.config.adam_epsilon as f32)
+            .with_weight_decay(decay)
+            .init()
     }
 
     fn batcher_options(&self, train: &ImageSet, epoch: usize) -> BatcherOptions {
