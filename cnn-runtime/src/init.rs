@@ -6,27 +6,26 @@
 //! ln(10) for its first ~60 steps on MNIST, where Glorot init starts learning at once
 //! (measured: loss 0.65 against 2.18 after 60 steps of batch 32).
 
-use burn::module::Param;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 
 const KERNEL: Initializer = Initializer::XavierUniform { gain: 1.0 };
 
 /// A convolution with Glorot-uniform weights and zero biases.
 pub fn conv2d(config: Conv2dConfig, device: &Device) -> Conv2d {
+    let filters = config.channels[1];
     let mut conv = config.with_initializer(KERNEL).init(device);
-    conv.bias = conv.bias.map(zeros);
+    // A fresh trainable parameter: mapping the initialised one to zeros would detach it from
+    // autodiff and leave the bias untrained.
+    conv.bias = conv.bias.is_some().then(|| Initializer::Zeros.init([filters], device));
     conv
 }
 
 /// A fully connected layer with Glorot-uniform weights and zero biases.
 pub fn linear(config: LinearConfig, device: &Device) -> Linear {
+    let units = config.d_output;
     let mut linear = config.with_initializer(KERNEL).init(device);
-    linear.bias = linear.bias.map(zeros);
+    linear.bias = linear.bias.is_some().then(|| Initializer::Zeros.init([units], device));
     linear
-}
-
-fn zeros(bias: Param<Tensor<1>>) -> Param<Tensor<1>> {
-    bias.map(|b| b.zeros_like())
 }
