@@ -323,12 +323,24 @@ fn every_weight_and_bias_is_trained() {
     let _serial = serial();
     let device = device().autodiff();
     let model = TinyNet::new(&device);
-    let batch = data().train.batch_tensor(&[0, 1, 2, 3], &Default::default(), &device);
-    let loss = CrossEntropyLossConfig::new().init(&device).forward(model.forward(batch.images), batch.targets);
+    let batch = data()
+        .train
+        .batch_tensor(&[0, 1, 2, 3], &Default::default(), &device);
+    let loss = CrossEntropyLossConfig::new()
+        .init(&device)
+        .forward(model.forward(batch.images), batch.targets);
     let grads = GradientsParams::from_grads(loss.backward(), &model);
     // conv1, conv2, fc1 and output each have a weight and a bias (initialised to zero, as
     // TensorFlow does) and all of them take part in training.
     assert_eq!(grads.len(), 8);
-    let bias: Vec<f32> = model.conv1.bias.as_ref().unwrap().val().into_data().try_to_vec().unwrap();
+    let bias: Vec<f32> = model
+        .conv1
+        .bias
+        .as_ref()
+        .unwrap()
+        .val()
+        .into_data()
+        .try_to_vec()
+        .unwrap();
     assert!(bias.iter().all(|b| *b == 0.0));
 }

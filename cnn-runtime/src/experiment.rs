@@ -104,6 +104,12 @@ pub fn run<M: Network>(
     let config = train_config(&args)?;
     let device = args.backend.device()?;
     let data = prepare_data(load(args.data_dir.as_deref())?, &args);
+    if !resume {
+        // Only once everything above has succeeded, so that a mistake leaves no empty run.
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::write(dir.join("args.json"), serde_json::to_string_pretty(&args)?)?;
+    }
     println!("{}", M::summary());
     println!(
         "{} on {}: {} training, {} validation, {} test images; backend {}; run directory {}",
@@ -184,8 +190,8 @@ pub fn run<M: Network>(
     })
 }
 
-/// The run directory and the arguments to use: a fresh directory, or the resumed run's saved
-/// arguments (with `--epochs` taken from the command line when given).
+/// The run directory and the arguments to use: a fresh directory (created by the caller), or the
+/// resumed run's saved arguments (with `--epochs` and `--backend` from the command line).
 fn prepare(
     experiment: &str,
     args: ExperimentArgs,
@@ -215,11 +221,9 @@ fn prepare(
         Some(dir) => dir.clone(),
         None => PathBuf::from("runs").join(format!("{experiment}-{}", timestamp())),
     };
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let mut saved = args.clone();
-    saved.epochs = Some(args.epochs.unwrap_or(5));
-    std::fs::write(dir.join("args.json"), serde_json::to_string_pretty(&saved)?)?;
-    Ok((saved, dir, false))
+    let mut fresh = args;
+    fresh.epochs = Some(fresh.epochs.unwrap_or(5));
+    Ok((fresh, dir, false))
 }
 
 fn train_config(args: &ExperimentArgs) -> Result<TrainConfig, Error> {

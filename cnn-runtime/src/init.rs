@@ -18,7 +18,10 @@ pub fn conv2d(config: Conv2dConfig, device: &Device) -> Conv2d {
     let mut conv = config.with_initializer(KERNEL).init(device);
     // A fresh trainable parameter: mapping the initialised one to zeros would detach it from
     // autodiff and leave the bias untrained.
-    conv.bias = conv.bias.is_some().then(|| Initializer::Zeros.init([filters], device));
+    conv.bias = conv
+        .bias
+        .is_some()
+        .then(|| Initializer::Zeros.init([filters], device));
     conv
 }
 
@@ -26,6 +29,9 @@ pub fn conv2d(config: Conv2dConfig, device: &Device) -> Conv2d {
 pub fn linear(config: LinearConfig, device: &Device) -> Linear {
     let units = config.d_output;
     let mut linear = config.with_initializer(KERNEL).init(device);
-    linear.bias = linear.bias.is_some().then(|| Initializer::Zeros.init([units], device));
+    linear.bias = linear
+        .bias
+        .is_some()
+        .then(|| Initializer::Zeros.init([units], device));
     linear
 }

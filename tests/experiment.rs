@@ -1,0 +1,103 @@
+//! The examples' command: train, evaluate and write the whole run directory; resume it.
+
+use clap::Parser;
+use cnn::runtime::data::mnist;
+use cnn::runtime::experiment::{self, ExperimentArgs};
+use cnn::runtime::train::Stop;
+
+cnn::cnn_from_json!(
+    "tests/arch/tiny.arch",
+    name = TinyNet,
+    input = [1, 28, 28],
+    classes = 10
+);
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    experiment: ExperimentArgs,
+}
+
+fn args(extra: &[&str]) -> ExperimentArgs {
+    let base = [
+        "test",
+        "--train-limit",
+        "300",
+        "--test-limit",
+        "100",
+        "--batch-size",
+        "32",
+    ];
+    Cli::parse_from(base.iter().chain(extra)).experiment
+}
+
+fn run(args: ExperimentArgs) -> experiment::RunOutcome {
+    experiment::run::<TinyNet>("mnist", args, "tests/arch/tiny.arch", |dir| {
+        assert!(dir.is_none());
+        Ok(mnist::embedded())
+    })
+    .unwrap()
+}
+
+#[test]
+fn writes_the_report_and_resumes_with_more_epochs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let outcome = run(args(&["--epochs", "1", "--out", out.to_str().unwrap()]));
+    assert_eq!(outcome.stop, Stop::Completed);
+    assert_eq!(outcome.test.as_ref().unwrap().y_true.len(), 100);
+    for file in [
+        "report.md",
+        "metrics.csv",
+        "metrics.json",
+        "curves.png",
+        "confusion.png",
+        "model.bpk",
+        "tiny.arch",
+        "args.json",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let png = std::fs::read(out.join("curves.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let accuracy = format!(
+        "| test accuracy | **{:.2}%** |",
+        100.0 * outcome.test.as_ref().unwrap().accuracy()
+    );
+    assert!(report.contains(&accuracy), "{report}");
+    assert!(
+        report.contains("              precision    recall  f1-score   support"),
+        "{report}"
+    );
+    assert!(report.contains("![confusion matrix](confusion.png)"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(json["history"].as_array().unwrap().len(), 1);
+    assert_eq!(json["confusion_matrix"].as_array().unwrap().len(), 10);
+
+    // --resume with more epochs continues the same run directory from its checkpoint.
+    let resumed = run(args(&["--epochs", "2", "--resume", out.to_str().unwrap()]));
+    assert_eq!(resumed.dir, out);
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+}
+
+#[test]
+fn resuming_a_directory_without_a_run_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let error = experiment::run::<TinyNet>(
+        "mnist",
+        args(&["--resume", dir.path().to_str().unwrap()]),
+        "a",
+        |_| Ok(mnist::embedded()),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        error.to_string().contains("is it a run directory?"),
+        "{error}"
+    );
+}
