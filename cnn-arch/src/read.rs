@@ -209,17 +209,16 @@ impl<'a> Fields<'a> {
         self.check_names(&CONV_FIELDS);
         let activation = self.required("activation", activation);
         let num_output = self.required("num_output", |n, e| positive(n, "num_output", e));
-        let kernel_size = self.required("kernel_size", |n, e| pair(n, "kernel_size", e));
-        let stride = self.optional("stride", [1, 1], |n, e| pair(n, "stride", e));
-        let padding = self.optional("padding", Padding::Same, padding);
+        let window = self.window(false);
         let drop_out = self.optional("drop_out", 0.0, drop_out);
         let batch_norm = self.optional("batch_norm", false, boolean);
+        let (kernel_size, stride, padding) = window?;
         Some(Layer::Conv(Conv {
             activation: activation?,
             num_output: num_output?,
-            kernel_size: kernel_size?,
-            stride: stride?,
-            padding: padding?,
+            kernel_size,
+            stride,
+            padding,
             drop_out: drop_out?,
             batch_norm: batch_norm?,
         }))
@@ -228,19 +227,32 @@ impl<'a> Fields<'a> {
     fn pool(&mut self) -> Option<Layer> {
         self.check_names(&POOL_FIELDS);
         let pool = self.required("pool", pool_kind);
-        let kernel_size = self.required("kernel_size", |n, e| pair(n, "kernel_size", e));
-        // Like Keras and TensorFlow, a pool's stride defaults to its kernel size.
-        let default_stride = kernel_size.unwrap_or([1, 1]);
-        let stride = self.optional("stride", default_stride, |n, e| pair(n, "stride", e));
-        let padding = self.optional("padding", Padding::Same, padding);
+        let window = self.window(true);
         let drop_out = self.optional("drop_out", 0.0, drop_out);
+        let (kernel_size, stride, padding) = window?;
         Some(Layer::Pool(Pool {
             pool: pool?,
-            kernel_size: kernel_size?,
-            stride: stride?,
-            padding: padding?,
+            kernel_size,
+            stride,
+            padding,
             drop_out: drop_out?,
         }))
+    }
+
+    /// `kernel_size`, `stride` and `padding` of a sliding window. The stride defaults to 1, or
+    /// for pools, as in Keras and TensorFlow, to the kernel size.
+    fn window(
+        &mut self,
+        stride_defaults_to_kernel: bool,
+    ) -> Option<([usize; 2], [usize; 2], Padding)> {
+        let kernel_size = self.required("kernel_size", |n, e| pair(n, "kernel_size", e));
+        let default_stride = match kernel_size {
+            Some(kernel) if stride_defaults_to_kernel => kernel,
+            _ => [1, 1],
+        };
+        let stride = self.optional("stride", default_stride, |n, e| pair(n, "stride", e));
+        let padding = self.optional("padding", Padding::Same, padding);
+        Some((kernel_size?, stride?, padding?))
     }
 
     fn dense(&mut self) -> Option<Layer> {
