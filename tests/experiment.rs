@@ -79,10 +79,29 @@ fn writes_the_report_and_resumes_with_more_epochs() {
     assert_eq!(json["confusion_matrix"].as_array().unwrap().len(), 10);
 
     // --resume with more epochs continues the same run directory from its checkpoint.
-    let resumed = run(args(&["--epochs", "2", "--resume", out.to_str().unwrap()]));
+    // --resume with more epochs and a lower learning rate continues the same run directory.
+    let resumed = run(args(&[
+        "--epochs",
+        "2",
+        "--lr",
+        "0.0001",
+        "--resume",
+        out.to_str().unwrap(),
+    ]));
     assert_eq!(resumed.dir, out);
     let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 3, "{csv}");
+    let rates: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(5).unwrap())
+        .collect();
+    assert_eq!(rates, ["0.001", "0.0001"], "{csv}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("args.json")).unwrap()).unwrap();
+    assert_eq!(
+        (saved["epochs"].as_u64(), saved["lr"].as_f64()),
+        (Some(2), Some(0.0001))
+    );
 }
 
 #[test]

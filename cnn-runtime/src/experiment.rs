@@ -23,9 +23,10 @@ pub struct ExperimentArgs {
     pub epochs: Option<usize>,
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
-    /// Adam's learning rate.
-    #[arg(long, default_value_t = 1e-3)]
-    pub lr: f64,
+    /// Adam's learning rate [default: 1e-3; on --resume, the saved run's, so that a run can
+    /// go on at a lower rate].
+    #[arg(long)]
+    pub lr: Option<f64>,
     /// L2 weight decay (0 turns it off).
     #[arg(long, default_value_t = 1e-3)]
     pub weight_decay: f64,
@@ -104,12 +105,10 @@ pub fn run<M: Network>(
     let config = train_config(&args)?;
     let device = args.backend.device()?;
     let data = prepare_data(load(args.data_dir.as_deref())?, &args);
-    if !resume {
-        // Only once everything above has succeeded, so that a mistake leaves no empty run.
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        std::fs::write(dir.join("args.json"), serde_json::to_string_pretty(&args)?)?;
-    }
+    // Only once everything above has succeeded, so that a mistake leaves no empty run; a
+    // resumed run records its new epochs and learning rate for the next resume.
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::write(dir.join("args.json"), serde_json::to_string_pretty(&args)?)?;
     println!("{}", M::summary());
     println!(
         "{} on {}: {} training, {} validation, {} test images; backend {}; run directory {}",
@@ -206,6 +205,7 @@ fn prepare(
         })?;
         let mut resumed: ExperimentArgs = serde_json::from_str(&text)?;
         resumed.epochs = args.epochs.or(resumed.epochs);
+        resumed.lr = args.lr.or(resumed.lr);
         resumed.backend = args.backend;
         let checkpoint = Checkpoint::new(dir.join("checkpoint"));
         if !checkpoint.exists() {
@@ -223,6 +223,7 @@ fn prepare(
     };
     let mut fresh = args;
     fresh.epochs = Some(fresh.epochs.unwrap_or(5));
+    fresh.lr = Some(fresh.lr.unwrap_or(TrainConfig::default().learning_rate));
     Ok((fresh, dir, false))
 }
 
@@ -231,7 +232,7 @@ fn train_config(args: &ExperimentArgs) -> Result<TrainConfig, Error> {
     Ok(TrainConfig {
         epochs: args.epochs.unwrap_or(5),
         batch_size: args.batch_size,
-        learning_rate: args.lr,
+        learning_rate: args.lr.unwrap_or(TrainConfig::default().learning_rate),
         weight_decay: args.weight_decay,
         adam_epsilon: TrainConfig::default().adam_epsilon,
         seed: args.seed,
