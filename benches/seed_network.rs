@@ -58,16 +58,16 @@ fn bench_pair<G: Network, H: Network>(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Elements(BATCH as u64));
     let (images, targets) = batch(&train_device);
-    bench_train::<G>(
+    bench_train::<H>(
         &mut group,
-        "train_step/generated",
+        "train_step/handwritten",
         &train_device,
         &images,
         &targets,
     );
-    bench_train::<H>(
+    bench_train::<G>(
         &mut group,
-        "train_step/handwritten",
+        "train_step/generated",
         &train_device,
         &images,
         &targets,

@@ -1,5 +1,7 @@
 //! The seed network written by hand with burn, as a user would without the macro: burn's own
-//! `PaddingConfig2d::Same` (computed at run time) instead of the macro's precomputed padding.
+//! `PaddingConfig2d::Same` (computed at run time) instead of the macro's precomputed padding,
+//! and the same (TensorFlow) initialisation, since training speed depends on the weights'
+//! values.
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -28,9 +30,8 @@ pub struct HandSeed {
 }
 
 fn conv(c_in: usize, c_out: usize, k: usize, device: &Device) -> Conv2d {
-    Conv2dConfig::new([c_in, c_out], [k, k])
-        .with_padding(PaddingConfig2d::Same)
-        .init(device)
+    let config = Conv2dConfig::new([c_in, c_out], [k, k]).with_padding(PaddingConfig2d::Same);
+    cnn::runtime::init::conv2d(config, device)
 }
 
 fn pool(k: usize, s: usize) -> MaxPool2d {
@@ -54,10 +55,10 @@ impl HandSeed {
             d4: DropoutConfig::new(0.167).init(),
             p2: pool(5, 3),
             c5: conv(128, 256, 3, device),
-            f1: LinearConfig::new(256 * 5 * 5, 256).init(device),
+            f1: cnn::runtime::init::linear(LinearConfig::new(256 * 5 * 5, 256), device),
             df1: DropoutConfig::new(0.083).init(),
-            f2: LinearConfig::new(256, 128).init(device),
-            out: LinearConfig::new(128, 10).init(device),
+            f2: cnn::runtime::init::linear(LinearConfig::new(256, 128), device),
+            out: cnn::runtime::init::linear(LinearConfig::new(128, 10), device),
         }
     }
 
