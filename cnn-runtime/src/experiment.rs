@@ -222,24 +222,28 @@ fn prepare(
         None => PathBuf::from("runs").join(format!("{experiment}-{}", timestamp())),
     };
     let mut fresh = args;
-    fresh.epochs = Some(fresh.epochs.unwrap_or(5));
+    fresh.epochs = Some(fresh.epochs.unwrap_or(DEFAULT_EPOCHS));
     fresh.lr = Some(fresh.lr.unwrap_or(TrainConfig::default().learning_rate));
     Ok((fresh, dir, false))
 }
 
+/// Epochs of a fresh run when `--epochs` is not given.
+const DEFAULT_EPOCHS: usize = 5;
+
 fn train_config(args: &ExperimentArgs) -> Result<TrainConfig, Error> {
     let schedule: Schedule = args.schedule.parse()?;
+    let defaults = TrainConfig::default();
     Ok(TrainConfig {
-        epochs: args.epochs.unwrap_or(5),
+        epochs: args.epochs.unwrap_or(DEFAULT_EPOCHS),
         batch_size: args.batch_size,
-        learning_rate: args.lr.unwrap_or(TrainConfig::default().learning_rate),
+        learning_rate: args.lr.unwrap_or(defaults.learning_rate),
         weight_decay: args.weight_decay,
-        adam_epsilon: TrainConfig::default().adam_epsilon,
         seed: args.seed,
         schedule,
         early_stopping: args.patience,
         augment: args.augment,
         standardize: args.standardize,
+        ..defaults
     })
 }
 
