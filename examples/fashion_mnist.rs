@@ -8,6 +8,10 @@ use clap::Parser;
 use cnn::runtime::data::fashion_mnist;
 use cnn::runtime::experiment::{self, ExperimentArgs};
 
+// Keeps freed training buffers for reuse instead of page-faulting them in every step.
+#[global_allocator]
+static ALLOCATOR: cnn::runtime::alloc::Allocator = cnn::runtime::alloc::Allocator;
+
 cnn::cnn_from_json!(
     "examples/arch/seed.arch",
     name = FashionNet,

@@ -1,5 +1,7 @@
 //! A generated network and the same network written by hand, with the same weights, compute
-//! the same logits; their parameter counts agree with the architecture's.
+//! the same logits and the same gradients (the generated one through `cnn::runtime::conv`, the
+//! hand-written one through burn's `Conv2d`); their parameter counts agree with the
+//! architecture's.
 
 #[path = "common/handwritten.rs"]
 mod handwritten;
@@ -63,6 +65,61 @@ fn same_weights_give_the_same_logits() {
         .try_to_vec::<f32>()
         .unwrap();
     assert!(a.iter().zip(&b).any(|(x, y)| (x - y).abs() > 1e-3));
+}
+
+/// Dropout off (probability 0) in both, so that the two forwards are deterministic.
+fn without_dropout(mut net: MnistNet, mut hand: HandSeed) -> (MnistNet, HandSeed) {
+    for d in [
+        &mut net.conv2_dropout,
+        &mut net.pool1_dropout,
+        &mut net.conv4_dropout,
+        &mut net.fc1_dropout,
+        &mut hand.d2,
+        &mut hand.dp1,
+        &mut hand.d4,
+        &mut hand.df1,
+    ] {
+        d.prob = 0.0;
+    }
+    (net, hand)
+}
+
+#[test]
+fn same_weights_give_the_same_gradients() {
+    let device = cnn::runtime::Backend::Flex.device().unwrap().autodiff();
+    device.seed(11);
+    let net = MnistNet::new(&device);
+    let hand = copy_weights(&net, HandSeed::new(&device));
+    let (net, hand) = without_dropout(net, hand);
+    let images = Tensor::<4>::random([5, 1, 28, 28], Distribution::Uniform(0.0, 1.0), &device);
+    let weights = Tensor::<2>::random([5, 10], Distribution::Uniform(-1.0, 1.0), &device);
+    let grads = (net.forward(images.clone()) * weights.clone())
+        .sum()
+        .backward();
+    let hand_grads = (hand.forward(images) * weights).sum().backward();
+    for (ours, theirs) in [
+        (&net.conv1, &hand.c1),
+        (&net.conv2, &hand.c2),
+        (&net.conv3, &hand.c3),
+        (&net.conv4, &hand.c4),
+        (&net.conv5, &hand.c5),
+    ] {
+        let a = ours.weight.val().grad(&grads).expect("weight gradient");
+        let b = theirs
+            .weight
+            .val()
+            .grad(&hand_grads)
+            .expect("weight gradient");
+        a.into_data()
+            .assert_approx_eq::<f32>(&b.into_data(), Tolerance::absolute(1e-4));
+        let bias = |c: &cnn::burn::nn::conv::Conv2d, g| c.bias.as_ref().unwrap().val().grad(g);
+        let (a, b) = (
+            bias(ours, &grads).unwrap(),
+            bias(theirs, &hand_grads).unwrap(),
+        );
+        a.into_data()
+            .assert_approx_eq::<f32>(&b.into_data(), Tolerance::absolute(1e-4));
+    }
 }
 
 #[test]

@@ -199,7 +199,15 @@ fn steps(net: &Network) -> TokenStream {
             tokens.extend(quote!(self.#field.forward(x)));
             continue;
         }
-        tokens.extend(quote!(let x = self.#field.forward(x);));
+        let step = match &layer.layer {
+            // Our own kernels on the flex backend; burn's convolution elsewhere.
+            Layer::Conv(_) => quote!(::cnn::runtime::conv::forward(&self.#field, x)),
+            Layer::Pool(p) if p.pool == PoolKind::Max => {
+                quote!(::cnn::runtime::pool::max_forward(&self.#field, x))
+            }
+            _ => quote!(self.#field.forward(x)),
+        };
+        tokens.extend(quote!(let x = #step;));
         if batch_norm(&layer.layer) {
             let bn = format_ident!("{}_bn", layer.field);
             tokens.extend(quote!(let x = self.#bn.forward(x);));
@@ -207,7 +215,7 @@ fn steps(net: &Network) -> TokenStream {
         tokens.extend(activation(&layer.layer));
         if layer.layer.drop_out() > 0.0 {
             let dropout = format_ident!("{}_dropout", layer.field);
-            tokens.extend(quote!(let x = self.#dropout.forward(x);));
+            tokens.extend(quote!(let x = ::cnn::runtime::dropout::forward(&self.#dropout, x);));
         }
     }
     tokens
@@ -274,7 +282,7 @@ mod tests {
         );
         let order: Vec<usize> = [
             "self . conv1",
-            "self . conv2 .",
+            "conv :: forward (& self . conv2 , x)",
             "self . pool1",
             "flatten",
             "self . fc1",

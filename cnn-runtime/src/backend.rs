@@ -14,8 +14,10 @@ pub enum Backend {
     Flex,
     /// burn's deprecated ndarray CPU backend.
     NdArray,
-    /// GPU through wgpu (Vulkan, Metal, DX12).
+    /// GPU through wgpu (Vulkan, Metal, DX12), kernels compiled to WGSL.
     Wgpu,
+    /// GPU through wgpu pinned to Vulkan, kernels compiled to SPIR-V (the `vulkan` feature).
+    Vulkan,
     /// NVIDIA GPU through CUDA (needs burn's `cuda` build, which downloads LLVM).
     Cuda,
 }
@@ -25,15 +27,16 @@ pub enum Backend {
 pub enum BackendError {
     #[error("backend `{0}` is not compiled in; rebuild with `--features {0}` (compiled in: {1})")]
     NotCompiled(Backend, String),
-    #[error("unknown backend `{0}`; expected one of flex, ndarray, wgpu, cuda")]
+    #[error("unknown backend `{0}`; expected one of flex, ndarray, wgpu, vulkan, cuda")]
     Unknown(String),
 }
 
 impl Backend {
-    pub const ALL: [Backend; 4] = [
+    pub const ALL: [Backend; 5] = [
         Backend::Flex,
         Backend::NdArray,
         Backend::Wgpu,
+        Backend::Vulkan,
         Backend::Cuda,
     ];
 
@@ -42,6 +45,7 @@ impl Backend {
             Backend::Flex => "flex",
             Backend::NdArray => "ndarray",
             Backend::Wgpu => "wgpu",
+            Backend::Vulkan => "vulkan",
             Backend::Cuda => "cuda",
         }
     }
@@ -52,6 +56,7 @@ impl Backend {
             Backend::Flex => cfg!(feature = "flex"),
             Backend::NdArray => cfg!(feature = "ndarray"),
             Backend::Wgpu => cfg!(feature = "wgpu"),
+            Backend::Vulkan => cfg!(feature = "vulkan"),
             Backend::Cuda => cfg!(feature = "cuda"),
         }
     }
@@ -71,6 +76,8 @@ impl Backend {
             Backend::NdArray => Ok(Device::ndarray()),
             #[cfg(feature = "wgpu")]
             Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            #[cfg(feature = "vulkan")]
+            Backend::Vulkan => Ok(Device::vulkan(burn::tensor::DeviceKind::DefaultDevice)),
             #[cfg(feature = "cuda")]
             Backend::Cuda => Ok(Device::cuda(0usize)),
             #[allow(unreachable_patterns)]
@@ -89,7 +96,7 @@ fn compiled_names() -> String {
 }
 
 impl Default for Backend {
-    /// The first compiled backend in the order flex, ndarray, wgpu, cuda.
+    /// The first compiled backend in the order flex, ndarray, wgpu, vulkan, cuda.
     fn default() -> Self {
         Backend::compiled()
             .first()

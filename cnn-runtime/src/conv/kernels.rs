@@ -1,0 +1,629 @@
+//! Convolution by im2col and GEMM on `f32` slices in NCHW layout.
+//!
+//! A task takes a group of images (rayon across groups, a single-threaded GEMM inside), their
+//! patches side by side, so that every GEMM is wide: `[filters, patch] x [patch, columns]`
+//! forward, `[patch, filters] x [filters, columns]` for the input gradient and
+//! `[filters, columns] x [columns, patch]` for the weight gradient, with `columns` = images x
+//! output pixels, about 1,000. burn-flex 0.22 computes the weight gradient as a convolution
+//! whose "kernel" is the whole output gradient, a GEMM with as few columns as the kernel has
+//! taps (9 for 3x3), which runs at a third of the speed.
+
+use gemm::Parallelism;
+use rayon::prelude::*;
+
+/// GEMM columns a task aims for: below a few hundred, packing the weights costs as much as
+/// multiplying them.
+const COLUMNS: usize = 1024;
+
+/// Most patch values a group holds (4 MiB): larger groups spill the patches out of cache
+/// between im2col and the GEMM, which costs more than the wider GEMM saves.
+const PATCH_VALUES: usize = 1 << 20;
+
+/// Sizes of one 2-D convolution: input `[batch, channels, height, width]`, weights
+/// `[filters, channels, kernel[0], kernel[1]]`, output `[batch, filters, out[0], out[1]]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    pub batch: usize,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub filters: usize,
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    /// Zero rows above and columns left of the input; those below and right follow from `out`.
+    pub pad: [usize; 2],
+    pub out: [usize; 2],
+}
+
+impl Geometry {
+    /// Elements of one image.
+    pub fn image_len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    /// Rows of the im2col matrix: channels x kernel taps.
+    pub fn patch_len(&self) -> usize {
+        self.channels * self.kernel[0] * self.kernel[1]
+    }
+
+    /// Output pixels of one feature map.
+    pub fn pixels(&self) -> usize {
+        self.out[0] * self.out[1]
+    }
+
+    /// Elements of one image's output.
+    pub fn output_len(&self) -> usize {
+        self.filters * self.pixels()
+    }
+
+    /// Parallel over groups unless there are fewer images than threads; then the GEMM itself
+    /// takes the threads.
+    fn gemm_threads(&self) -> Parallelism {
+        if self.batch >= rayon::current_num_threads() {
+            Parallelism::None
+        } else {
+            Parallelism::Rayon(0)
+        }
+    }
+
+    /// Images per task: enough for about [`COLUMNS`] GEMM columns, but a group per thread
+    /// and patches that stay in cache ([`PATCH_VALUES`]).
+    pub fn group(&self) -> usize {
+        let wanted = COLUMNS.div_ceil(self.pixels().max(1));
+        let per_thread = self.batch.div_ceil(rayon::current_num_threads());
+        let in_cache = PATCH_VALUES / (self.patch_len() * self.pixels()).max(1);
+        wanted.min(per_thread).min(in_cache).max(1)
+    }
+
+    /// The valid output columns `[lo, hi)` for kernel column `j` (stride 1): those reading
+    /// inside the row.
+    fn valid_columns(&self, j: usize) -> (usize, usize) {
+        let [_, pl] = self.pad;
+        let ow = self.out[1];
+        let lo = pl.saturating_sub(j).min(ow);
+        let hi = (self.width + pl).saturating_sub(j).min(ow).max(lo);
+        (lo, hi)
+    }
+
+    /// The input row read by output row `oy` at kernel row `i`, if inside the image.
+    fn input_row(&self, oy: usize, i: usize) -> Option<usize> {
+        (oy * self.stride[0] + i)
+            .checked_sub(self.pad[0])
+            .filter(|&y| y < self.height)
+    }
+
+    /// The input column read by output column `ox` at kernel column `j`, if inside the image.
+    fn input_column(&self, ox: usize, j: usize) -> Option<usize> {
+        (ox * self.stride[1] + j)
+            .checked_sub(self.pad[1])
+            .filter(|&x| x < self.width)
+    }
+}
+
+/// Writes the patches of one image into `cols`: row `r` of its `[patch_len, pixels]` patch
+/// matrix at `cols[r * row_stride..][..pixels]`.
+pub fn im2col(g: &Geometry, image: &[f32], cols: &mut [f32], row_stride: usize) {
+    let [kh, kw] = g.kernel;
+    let [oh, ow] = g.out;
+    let plane = g.height * g.width;
+    for row in 0..g.patch_len() {
+        let dst = &mut cols[row * row_stride..][..oh * ow];
+        let (c, i, j) = (row / (kh * kw), row / kw % kh, row % kw);
+        let channel = &image[c * plane..][..plane];
+        for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
+            let Some(y) = g.input_row(oy, i) else {
+                out.fill(0.0);
+                continue;
+            };
+            let src = &channel[y * g.width..][..g.width];
+            if g.stride[1] == 1 {
+                let (lo, hi) = g.valid_columns(j);
+                let start = lo + j - g.pad[1];
+                out[..lo].fill(0.0);
+                out[lo..hi].copy_from_slice(&src[start..start + hi - lo]);
+                out[hi..].fill(0.0);
+            } else {
+                for (ox, v) in out.iter_mut().enumerate() {
+                    *v = g.input_column(ox, j).map_or(0.0, |x| src[x]);
+                }
+            }
+        }
+    }
+}
+
+/// Adds the patch gradients in `cols` (laid out as [`im2col`] writes them) back onto the
+/// image gradient `image`: the adjoint of [`im2col`].
+pub fn col2im(g: &Geometry, cols: &[f32], row_stride: usize, image: &mut [f32]) {
+    let [kh, kw] = g.kernel;
+    let [oh, ow] = g.out;
+    let plane = g.height * g.width;
+    for row in 0..g.patch_len() {
+        let src = &cols[row * row_stride..][..oh * ow];
+        let (c, i, j) = (row / (kh * kw), row / kw % kh, row % kw);
+        let channel = &mut image[c * plane..][..plane];
+        for (oy, cols_row) in src.chunks_exact(ow).enumerate() {
+            let Some(y) = g.input_row(oy, i) else {
+                continue;
+            };
+            let dst = &mut channel[y * g.width..][..g.width];
+            if g.stride[1] == 1 {
+                let (lo, hi) = g.valid_columns(j);
+                let start = lo + j - g.pad[1];
+                for (d, s) in dst[start..start + hi - lo]
+                    .iter_mut()
+                    .zip(&cols_row[lo..hi])
+                {
+                    *d += s;
+                }
+            } else {
+                for (ox, s) in cols_row.iter().enumerate() {
+                    if let Some(x) = g.input_column(ox, j) {
+                        dst[x] += s;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A row-major matrix view for [`matmul`]: `data[row * row_stride + col * col_stride]`.
+struct View<'a> {
+    data: &'a [f32],
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a> View<'a> {
+    fn rows(data: &'a [f32], cols: usize) -> Self {
+        View {
+            data,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose of a row-major `[rows, cols]` matrix stored in `data`.
+    fn transposed(data: &'a [f32], cols: usize) -> Self {
+        View {
+            data,
+            row_stride: 1,
+            col_stride: cols,
+        }
+    }
+}
+
+/// `dst[m, n] (+)= lhs[m, k] x rhs[k, n]`, `dst` row-major; accumulates when `accumulate`.
+fn matmul(
+    dst: &mut [f32],
+    [m, n, k]: [usize; 3],
+    lhs: View,
+    rhs: View,
+    accumulate: bool,
+    threads: Parallelism,
+) {
+    assert!(dst.len() >= m * n && lhs.data.len() >= max_index(&lhs, m, k));
+    assert!(rhs.data.len() >= max_index(&rhs, k, n));
+    // SAFETY: the asserts above keep every index the strides reach inside the slices.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.data.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            threads,
+        )
+    }
+}
+
+/// One past the largest index a `[rows, cols]` view reaches (0 when empty).
+fn max_index(view: &View, rows: usize, cols: usize) -> usize {
+    if rows == 0 || cols == 0 {
+        0
+    } else {
+        (rows - 1) * view.row_stride + (cols - 1) * view.col_stride + 1
+    }
+}
+
+/// The convolution of `x` (`[batch, channels, height, width]`) with `weight`, plus `bias`.
+pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    let (patch, group) = (g.patch_len(), g.group());
+    let mut out = vec![0.0; g.batch * g.output_len()];
+    let threads = g.gemm_threads();
+    let buffers = || Buffers::new(g, group);
+    let task = |b: &mut Buffers, (out, xs): (&mut [f32], &[f32])| {
+        let width = b.patches(g, xs);
+        // One image: straight into the output; several: through `b.rows`, then in place.
+        let single = width == g.pixels();
+        let y = if single {
+            &mut *out
+        } else {
+            &mut b.rows[..g.filters * width]
+        };
+        if let Some(bias) = bias {
+            for (row, v) in y.chunks_exact_mut(width).zip(bias) {
+                row.fill(*v);
+            }
+        }
+        let cols = View::rows(&b.cols, width);
+        let dims = [g.filters, width, patch];
+        matmul(
+            y,
+            dims,
+            View::rows(weight, patch),
+            cols,
+            bias.is_some(),
+            threads,
+        );
+        if !single {
+            scatter(g, &b.rows, width, out);
+        }
+    };
+    let chunks = out.par_chunks_mut(group * g.output_len());
+    chunks
+        .zip(x.par_chunks(group * g.image_len()))
+        .for_each_init(buffers, task);
+    out
+}
+
+/// One task's work space: the patches of its images side by side, and the output rows of its
+/// images side by side.
+struct Buffers {
+    cols: Vec<f32>,
+    rows: Vec<f32>,
+}
+
+impl Buffers {
+    fn new(g: &Geometry, group: usize) -> Self {
+        let columns = group * g.pixels();
+        Buffers {
+            cols: vec![0.0; g.patch_len() * columns],
+            rows: vec![0.0; g.filters * columns],
+        }
+    }
+
+    /// im2col of each image in `images` into `cols`, side by side; returns the columns used.
+    fn patches(&mut self, g: &Geometry, images: &[f32]) -> usize {
+        let width = images.len() / g.image_len() * g.pixels();
+        for (i, image) in images.chunks_exact(g.image_len()).enumerate() {
+            im2col(g, image, &mut self.cols[i * g.pixels()..], width);
+        }
+        width
+    }
+
+    /// The output gradients of `grad`'s images side by side in `rows`; returns the columns.
+    fn gather(&mut self, g: &Geometry, grad: &[f32]) -> usize {
+        let width = grad.len() / g.output_len() * g.pixels();
+        for (i, image) in grad.chunks_exact(g.output_len()).enumerate() {
+            for (f, src) in image.chunks_exact(g.pixels()).enumerate() {
+                self.rows[f * width + i * g.pixels()..][..g.pixels()].copy_from_slice(src);
+            }
+        }
+        width
+    }
+}
+
+/// Copies rows laid out `[filters, images x pixels]` to `out`, `[images, filters, pixels]`.
+fn scatter(g: &Geometry, rows: &[f32], width: usize, out: &mut [f32]) {
+    for (i, image) in out.chunks_exact_mut(g.output_len()).enumerate() {
+        for (f, dst) in image.chunks_exact_mut(g.pixels()).enumerate() {
+            dst.copy_from_slice(&rows[f * width + i * g.pixels()..][..g.pixels()]);
+        }
+    }
+}
+
+/// Which gradients [`backward`] computes.
+#[derive(Clone, Copy, Debug)]
+pub struct Wanted {
+    pub x: bool,
+    pub weight: bool,
+    pub bias: bool,
+}
+
+/// Gradients of a convolution; `None` where not wanted.
+#[derive(Debug, Default)]
+pub struct Gradients {
+    pub x: Option<Vec<f32>>,
+    pub weight: Option<Vec<f32>>,
+    pub bias: Option<Vec<f32>>,
+}
+
+/// One task's running sums of the weight and bias gradients, and its work space.
+struct Sums {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    buffers: Buffers,
+}
+
+impl Sums {
+    fn new(g: &Geometry, wanted: Wanted) -> Self {
+        let len = |on: bool, n: usize| if on { n } else { 0 };
+        Sums {
+            weight: vec![0.0; len(wanted.weight, g.filters * g.patch_len())],
+            bias: vec![0.0; len(wanted.bias, g.filters)],
+            buffers: Buffers::new(g, g.group()),
+        }
+    }
+
+    fn merge(mut self, other: Sums) -> Sums {
+        add(&mut self.weight, &other.weight);
+        add(&mut self.bias, &other.bias);
+        self
+    }
+}
+
+fn add(sum: &mut [f32], other: &[f32]) {
+    sum.iter_mut().zip(other).for_each(|(s, o)| *s += o);
+}
+
+/// The gradients of a convolution given the gradient `grad` of its output.
+pub fn backward(
+    g: &Geometry,
+    x: &[f32],
+    weight: &[f32],
+    grad: &[f32],
+    wanted: Wanted,
+) -> Gradients {
+    let threads = g.gemm_threads();
+    let group = g.group();
+    let task = |sums: &mut Sums, first: usize, dx: Option<&mut [f32]>| {
+        let n = group.min(g.batch - first);
+        let images = &x[first * g.image_len()..][..n * g.image_len()];
+        let grad = &grad[first * g.output_len()..][..n * g.output_len()];
+        group_backward(g, images, weight, grad, sums, dx, threads);
+    };
+    let (dx, sums) = if wanted.x {
+        let mut dx = vec![0.0; g.batch * g.image_len()];
+        let sums = dx
+            .par_chunks_mut(group * g.image_len())
+            .enumerate()
+            .fold(
+                || Sums::new(g, wanted),
+                |mut s, (k, dx)| {
+                    task(&mut s, k * group, Some(dx));
+                    s
+                },
+            )
+            .reduce_with(Sums::merge);
+        (Some(dx), sums)
+    } else {
+        let sums = (0..g.batch.div_ceil(group))
+            .into_par_iter()
+            .fold(
+                || Sums::new(g, wanted),
+                |mut s, k| {
+                    task(&mut s, k * group, None);
+                    s
+                },
+            )
+            .reduce_with(Sums::merge);
+        (None, sums)
+    };
+    let sums = sums.unwrap_or_else(|| Sums::new(g, wanted));
+    Gradients {
+        x: dx,
+        weight: wanted.weight.then_some(sums.weight),
+        bias: wanted.bias.then_some(sums.bias),
+    }
+}
+
+/// One group's share: weight and bias gradients into `sums`, its input gradients into `dx`.
+fn group_backward(
+    g: &Geometry,
+    images: &[f32],
+    weight: &[f32],
+    grad: &[f32],
+    sums: &mut Sums,
+    dx: Option<&mut [f32]>,
+    threads: Parallelism,
+) {
+    let patch = g.patch_len();
+    let b = &mut sums.buffers;
+    let width = b.gather(g, grad);
+    let rows = &b.rows[..g.filters * width];
+    if !sums.bias.is_empty() {
+        for (s, row) in sums.bias.iter_mut().zip(rows.chunks_exact(width)) {
+            *s += row.iter().sum::<f32>();
+        }
+    }
+    if !sums.weight.is_empty() {
+        for (i, image) in images.chunks_exact(g.image_len()).enumerate() {
+            im2col(g, image, &mut b.cols[i * g.pixels()..], width);
+        }
+        let (lhs, rhs) = (View::rows(rows, width), View::transposed(&b.cols, width));
+        matmul(
+            &mut sums.weight,
+            [g.filters, patch, width],
+            lhs,
+            rhs,
+            true,
+            threads,
+        );
+    }
+    if let Some(dx) = dx {
+        let (lhs, rhs) = (View::transposed(weight, patch), View::rows(rows, width));
+        matmul(
+            &mut b.cols,
+            [patch, width, g.filters],
+            lhs,
+            rhs,
+            false,
+            threads,
+        );
+        for (i, dx) in dx.chunks_exact_mut(g.image_len()).enumerate() {
+            col2im(g, &b.cols[i * g.pixels()..], width, dx);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition, one multiply-add at a time.
+    fn naive(g: &Geometry, x: &[f32], w: &[f32], bias: &[f32]) -> Vec<f32> {
+        let [kh, kw] = g.kernel;
+        let [oh, ow] = g.out;
+        let mut out = vec![0.0; g.batch * g.output_len()];
+        for b in 0..g.batch {
+            for f in 0..g.filters {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut sum = bias[f];
+                        for c in 0..g.channels {
+                            for i in 0..kh {
+                                for j in 0..kw {
+                                    let (Some(y), Some(xx)) =
+                                        (g.input_row(oy, i), g.input_column(ox, j))
+                                    else {
+                                        continue;
+                                    };
+                                    let xv =
+                                        x[((b * g.channels + c) * g.height + y) * g.width + xx];
+                                    sum += xv * w[((f * g.channels + c) * kh + i) * kw + j];
+                                }
+                            }
+                        }
+                        out[((b * g.filters + f) * oh + oy) * ow + ox] = sum;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn geometries() -> Vec<Geometry> {
+        let g = |batch, channels, size: [usize; 2], filters, kernel, stride, pad, out| Geometry {
+            batch,
+            channels,
+            height: size[0],
+            width: size[1],
+            filters,
+            kernel,
+            stride,
+            pad,
+            out,
+        };
+        vec![
+            g(3, 2, [7, 6], 4, [3, 3], [1, 1], [1, 1], [7, 6]),
+            g(2, 3, [6, 6], 5, [4, 2], [2, 1], [1, 0], [3, 6]), // SAME with even kernels
+            g(2, 2, [8, 7], 3, [3, 3], [3, 2], [0, 1], [3, 4]),
+            g(1, 1, [5, 5], 2, [5, 5], [1, 1], [0, 0], [1, 1]), // valid
+            g(4, 3, [5, 5], 2, [1, 1], [1, 1], [0, 0], [5, 5]),
+        ]
+    }
+
+    fn close(a: &[f32], b: &[f32]) {
+        assert_eq!(a.len(), b.len());
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
+                "at {i}: {x} vs {y}"
+            );
+        }
+    }
+
+    #[test]
+    fn forward_matches_the_definition() {
+        for g in geometries() {
+            let x = values(g.batch * g.image_len(), 1);
+            let w = values(g.filters * g.patch_len(), 2);
+            let bias = values(g.filters, 3);
+            close(&forward(&g, &x, &w, Some(&bias)), &naive(&g, &x, &w, &bias));
+            let zero = vec![0.0; g.filters];
+            close(&forward(&g, &x, &w, None), &naive(&g, &x, &w, &zero));
+        }
+    }
+
+    /// Each gradient is the derivative of `sum(out * grad)`, checked entry by entry through
+    /// the linearity of the convolution.
+    #[test]
+    fn gradients_are_derivatives_of_the_forward() {
+        for g in geometries() {
+            let x = values(g.batch * g.image_len(), 4);
+            let w = values(g.filters * g.patch_len(), 5);
+            let grad = values(g.batch * g.output_len(), 6);
+            let all = Wanted {
+                x: true,
+                weight: true,
+                bias: true,
+            };
+            let got = backward(&g, &x, &w, &grad, all);
+            let zero = vec![0.0; g.filters];
+            let dot = |out: Vec<f32>| out.iter().zip(&grad).map(|(o, d)| o * d).sum::<f32>();
+            let unit = |n, i| (0..n).map(|k| f32::from(k == i)).collect::<Vec<_>>();
+            let dx: Vec<f32> = (0..x.len())
+                .map(|i| dot(naive(&g, &unit(x.len(), i), &w, &zero)))
+                .collect();
+            let dw: Vec<f32> = (0..w.len())
+                .map(|i| dot(naive(&g, &x, &unit(w.len(), i), &zero)))
+                .collect();
+            let db: Vec<f32> = (0..g.filters)
+                .map(|f| dot(naive(&g, &x, &vec![0.0; w.len()], &unit(g.filters, f))))
+                .collect();
+            close(got.x.as_deref().unwrap(), &dx);
+            close(got.weight.as_deref().unwrap(), &dw);
+            close(got.bias.as_deref().unwrap(), &db);
+        }
+    }
+
+    #[test]
+    fn only_the_wanted_gradients_are_computed() {
+        let g = geometries()[0];
+        let x = values(g.batch * g.image_len(), 7);
+        let w = values(g.filters * g.patch_len(), 8);
+        let grad = values(g.batch * g.output_len(), 9);
+        let all = backward(
+            &g,
+            &x,
+            &w,
+            &grad,
+            Wanted {
+                x: true,
+                weight: true,
+                bias: true,
+            },
+        );
+        let some = backward(
+            &g,
+            &x,
+            &w,
+            &grad,
+            Wanted {
+                x: false,
+                weight: true,
+                bias: false,
+            },
+        );
+        assert!(some.x.is_none() && some.bias.is_none());
+        close(
+            some.weight.as_deref().unwrap(),
+            all.weight.as_deref().unwrap(),
+        );
+    }
+}

@@ -1,0 +1,66 @@
+//! The convolution generated networks call: on the flex CPU backend, our own im2col + GEMM
+//! kernels for the forward pass and both gradients ([`kernels`]); on every other backend, or
+//! for options the kernels do not cover (dilation, groups), burn's `Conv2d::forward`.
+//!
+//! Measured on the seed network (batch 64, 2 cores, `cargo run --release --example
+//! layer_times`): burn-flex's weight gradient runs a GEMM only as wide as the kernel has taps;
+//! these kernels keep every GEMM large.
+
+pub mod kernels;
+
+#[cfg(feature = "flex")]
+mod flex;
+
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+use burn::tensor::Tensor;
+
+pub use kernels::Geometry;
+
+/// `conv.forward(x)`, computed by the fastest path for `x`'s backend. Gives the same values
+/// and gradients as burn's (checked in `tests/generated_vs_handwritten.rs`).
+pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if let (true, Some(g), Some(bias)) = (
+        crate::switch::own_kernels(),
+        geometry(conv, x.dims()),
+        &conv.bias,
+    ) && let Some(y) = flex::conv2d(&g, &x, &conv.weight.val(), &bias.val())
+    {
+        return y;
+    }
+    conv.forward(x)
+}
+
+/// The sizes of `conv` applied to an input of shape `dims`, when the kernels support it:
+/// explicit or valid padding, no dilation, no groups.
+pub fn geometry(conv: &Conv2d, dims: [usize; 4]) -> Option<Geometry> {
+    let [batch, channels, height, width] = dims;
+    let [filters, per_group, kh, kw] = conv.weight.dims();
+    let (top, left, bottom, right) = match conv.padding {
+        PaddingConfig2d::Explicit(top, left, bottom, right) => (top, left, bottom, right),
+        PaddingConfig2d::Valid => (0, 0, 0, 0),
+        _ => return None,
+    };
+    if conv.dilation != [1, 1] || conv.groups != 1 || per_group != channels {
+        return None;
+    }
+    let out = |size: usize, pads: usize, k: usize, s: usize| {
+        (size + pads).checked_sub(k).map(|span| span / s + 1)
+    };
+    let [sh, sw] = conv.stride;
+    Some(Geometry {
+        batch,
+        channels,
+        height,
+        width,
+        filters,
+        kernel: [kh, kw],
+        stride: conv.stride,
+        pad: [top, left],
+        out: [
+            out(height, top + bottom, kh, sh)?,
+            out(width, left + right, kw, sw)?,
+        ],
+    })
+}

@@ -1,0 +1,300 @@
+//! Per-layer times of the seed network's training step, batch 64: for each convolution and
+//! fully connected layer the forward pass, the input gradient and the weight gradient; for
+//! pooling the forward pass and the input gradient; for dropout the forward pass; and one Adam
+//! step over the whole network. Each is timed to completion (the result read back), median of
+//! `--reps` runs, in milliseconds. On flex, convolutions and dropouts are timed both as
+//! burn-flex runs them and as `cnn::runtime` does (what generated networks call).
+//! `bench/layer_times_torch.py` prints PyTorch's rows.
+//!
+//! `cargo run --release --example layer_times [-- --backend vulkan]`
+
+use std::time::Instant;
+
+use clap::Parser;
+use cnn::arch::{Layer, Overrides, PlannedLayer, PoolKind, Shape};
+use cnn::burn::module::Module;
+use cnn::burn::nn::conv::{Conv2d, Conv2dConfig};
+use cnn::burn::nn::loss::CrossEntropyLossConfig;
+use cnn::burn::nn::pool::{AvgPool2dConfig, MaxPool2dConfig};
+use cnn::burn::nn::{DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
+use cnn::burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
+use cnn::burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use cnn::runtime::{Backend, Network, conv, dropout, init, pool};
+
+#[global_allocator]
+static ALLOCATOR: cnn::runtime::alloc::Allocator = cnn::runtime::alloc::Allocator;
+
+cnn::cnn_from_json!(
+    "examples/arch/seed.arch",
+    name = SeedNet,
+    input = [1, 28, 28],
+    classes = 10
+);
+
+#[derive(Parser, Debug)]
+struct Args {
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    #[arg(long, default_value_t = 7)]
+    reps: usize,
+    #[arg(long, default_value = "flex")]
+    backend: Backend,
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let overrides = Overrides {
+        input: Some(SeedNet::INPUT),
+        classes: Some(SeedNet::CLASSES),
+        ..Default::default()
+    };
+    let network = cnn::arch::check(SeedNet::ARCH_JSON, &overrides)?;
+    let device = args.backend.device()?.autodiff();
+    let ours = args.backend == Backend::Flex;
+    let theirs = if ours { "burn-flex" } else { "burn" };
+    let second = if ours { "cnn::runtime fwd/dx/dw" } else { "" };
+    println!(
+        "{:<7} {:<28} {:>22} {:>24}",
+        "layer",
+        "operation",
+        format!("{theirs} fwd/dx/dw ms"),
+        second
+    );
+    for layer in &network.layers {
+        let shape = batch_shape(layer.input, args.batch_size);
+        match &layer.layer {
+            Layer::Conv(_) => conv_row(layer, shape, &args, &device, ours),
+            Layer::Pool(_) => pool_row(layer, shape, &args, &device, ours),
+            Layer::Dense(_) => linear_row(layer, shape, &args, &device),
+        }
+        if layer.layer.drop_out() > 0.0 {
+            dropout_row(layer, &args, &device, ours);
+        }
+    }
+    adam_row(&args, &device);
+    Ok(())
+}
+
+fn conv_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Device, ours: bool) {
+    let Layer::Conv(c) = &layer.layer else { return };
+    let [top, left, bottom, right] = layer.pads;
+    let config = Conv2dConfig::new([layer.input_channels(), c.num_output], c.kernel_size)
+        .with_stride(c.stride)
+        .with_padding(PaddingConfig2d::Explicit(top, left, bottom, right));
+    let module = init::conv2d(config, device);
+    let weight = |m: &Conv2d, y: Tensor<4>| m.weight.val().grad(&y.sum().backward());
+    let burn = three_times(
+        &module,
+        shape,
+        args.reps,
+        device,
+        |m, x| m.forward(x),
+        weight,
+    );
+    let what = format!(
+        "conv {}->{} k{} @{}",
+        shape[1], c.num_output, c.kernel_size[0], shape[2]
+    );
+    let mut row = format!("{:<7} {what:<28} {:>22}", layer.field, ms(burn));
+    if ours {
+        let fast = three_times(&module, shape, args.reps, device, conv::forward, weight);
+        row += &format!(" {:>24}", ms(fast));
+    }
+    println!("{row}");
+}
+
+fn linear_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Device) {
+    let Layer::Dense(d) = &layer.layer else {
+        return;
+    };
+    let inputs = shape[1] * shape[2] * shape[3];
+    let module = init::linear(LinearConfig::new(inputs, d.num_output), device);
+    let flat = [shape[0], inputs, 1, 1];
+    let forward = |m: &Linear, x: Tensor<4>| m.forward(x.flatten::<2>(1, 3)).unsqueeze::<4>();
+    let weight = |m: &Linear, y: Tensor<4>| {
+        let grad = m.weight.val().grad(&y.sum().backward());
+        grad.map(|g| g.unsqueeze::<4>())
+    };
+    let times = three_times(&module, flat, args.reps, device, forward, weight);
+    let what = format!("linear {inputs}->{}", d.num_output);
+    println!("{:<7} {what:<28} {:>22}", layer.field, ms(times));
+}
+
+fn pool_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Device, ours: bool) {
+    let Layer::Pool(p) = &layer.layer else { return };
+    let [top, left, bottom, right] = layer.pads;
+    let padding = PaddingConfig2d::Explicit(top, left, bottom, right);
+    let (k, s) = (p.kernel_size, p.stride);
+    let max = MaxPool2dConfig::new(k)
+        .with_strides(s)
+        .with_padding(padding.clone())
+        .init();
+    let avg = AvgPool2dConfig::new(k)
+        .with_strides(s)
+        .with_padding(padding)
+        .init();
+    let burn = pool_times(shape, args.reps, device, |x| match p.pool {
+        PoolKind::Max => max.forward(x),
+        PoolKind::Avg => avg.forward(x),
+    });
+    let what = format!("{:?} pool k{} s{} @{}", p.pool, k[0], s[0], shape[2]).to_lowercase();
+    let mut row = format!("{:<7} {what:<28} {:>22}", layer.field, pool_ms(burn));
+    if ours && p.pool == PoolKind::Max {
+        let fast = pool_times(shape, args.reps, device, |x| pool::max_forward(&max, x));
+        row += &format!(" {:>24}", pool_ms(fast));
+    }
+    println!("{row}");
+}
+
+/// Forward and input-gradient milliseconds of a pooling.
+fn pool_times(
+    shape: [usize; 4],
+    reps: usize,
+    device: &Device,
+    forward: impl Fn(Tensor<4>) -> Tensor<4>,
+) -> [f64; 2] {
+    let input = || {
+        let x = Tensor::<4>::random(shape, Distribution::Uniform(0.0, 1.0), device);
+        sync(x.clone());
+        x
+    };
+    let fwd = median(reps, || {
+        let x = input();
+        timed(|| sync(forward(x)))
+    });
+    let dx = median(reps, || {
+        let x = input().require_grad();
+        let y = forward(x.clone());
+        sync(y.clone());
+        timed(|| sync(x.grad(&y.sum().backward()).expect("input gradient")))
+    });
+    [fwd, dx]
+}
+
+fn pool_ms([fwd, dx]: [f64; 2]) -> String {
+    format!("{fwd:.1} / {dx:.1} / -")
+}
+
+/// Forward, input-gradient and weight-gradient milliseconds of `forward` on `module`
+/// (`weight_grad` runs the backward pass from an output); the input gradient is skipped for a
+/// first layer, whose input needs none.
+fn three_times<M: Module + Clone>(
+    module: &M,
+    shape: [usize; 4],
+    reps: usize,
+    device: &Device,
+    forward: impl Fn(&M, Tensor<4>) -> Tensor<4>,
+    weight_grad: impl Fn(&M, Tensor<4>) -> Option<Tensor<4>>,
+) -> [f64; 3] {
+    let input = || {
+        let x = Tensor::<4>::random(shape, Distribution::Uniform(0.0, 1.0), device);
+        sync(x.clone());
+        x
+    };
+    let fwd = median(reps, || {
+        let x = input();
+        timed(|| sync(forward(module, x)))
+    });
+    let dx = if shape[1] > 1 {
+        let frozen = module.clone().no_grad();
+        median(reps, || {
+            let x = input().require_grad();
+            let y = forward(&frozen, x.clone());
+            sync(y.clone());
+            timed(|| sync(x.grad(&y.sum().backward()).expect("input gradient")))
+        })
+    } else {
+        f64::NAN
+    };
+    let dw = median(reps, || {
+        let y = forward(module, input());
+        sync(y.clone());
+        timed(|| sync(weight_grad(module, y).expect("weight gradient")))
+    });
+    [fwd, dx, dw]
+}
+
+fn dropout_row(layer: &PlannedLayer, args: &Args, device: &Device, ours: bool) {
+    let module = DropoutConfig::new(layer.layer.drop_out() / 100.0).init();
+    let shape = batch_shape(layer.output, args.batch_size);
+    let time = |f: &dyn Fn(Tensor<4>) -> Tensor<4>| {
+        median(args.reps, || {
+            let x = Tensor::<4>::random(shape, Distribution::Uniform(0.0, 1.0), device);
+            sync(x.clone());
+            timed(|| sync(f(x)))
+        })
+    };
+    let burn = time(&|x| module.forward(x));
+    let what = format!("dropout {:.3} of {:?}", module.prob, &shape[1..]);
+    let mut row = format!("{:<7} {what:<28} {burn:>22.1}", layer.field);
+    if ours {
+        row += &format!(" {:>24.1}", time(&|x| dropout::forward(&module, x)));
+    }
+    println!("{row}");
+}
+
+/// One Adam step (L2 1e-3) over the whole network, gradients given.
+fn adam_row(args: &Args, device: &Device) {
+    let mut model = SeedNet::init(device);
+    let mut optimizer = AdamConfig::new()
+        .with_weight_decay(Some(WeightDecayConfig::new(1e-3)))
+        .init();
+    let [c, h, w] = SeedNet::INPUT;
+    let images = Tensor::random(
+        [args.batch_size, c, h, w],
+        Distribution::Uniform(0.0, 1.0),
+        device,
+    );
+    let labels: Vec<i64> = (0..args.batch_size as i64).map(|i| i % 10).collect();
+    let targets = Tensor::<1, Int>::from_data(TensorData::new(labels, [args.batch_size]), device);
+    let loss_fn = CrossEntropyLossConfig::new().init(device);
+    let step = median(args.reps, || {
+        let loss = loss_fn.forward(model.logits(images.clone()), targets.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        sync(
+            model
+                .output
+                .bias
+                .as_ref()
+                .expect("bias")
+                .val()
+                .unsqueeze::<4>(),
+        );
+        let started = Instant::now();
+        model = optimizer.step(1e-3, model.clone(), grads);
+        sync(model.conv1.weight.val());
+        started.elapsed().as_secs_f64() * 1e3
+    });
+    println!(
+        "{:<7} {:<28} {step:>22.1}",
+        "all", "Adam step, 3,157,002 params"
+    );
+}
+
+fn batch_shape(shape: Shape, batch: usize) -> [usize; 4] {
+    match shape {
+        Shape::Image([c, h, w]) => [batch, c, h, w],
+        Shape::Flat(n) => [batch, n, 1, 1],
+    }
+}
+
+/// Waits for `t`: reads back its sum (one value, so the transfer costs nothing).
+fn sync<const D: usize>(t: Tensor<D>) {
+    let _ = t.sum().into_data();
+}
+
+fn timed(f: impl FnOnce()) -> f64 {
+    let started = Instant::now();
+    f();
+    started.elapsed().as_secs_f64() * 1e3
+}
+
+fn median(reps: usize, mut f: impl FnMut() -> f64) -> f64 {
+    let mut times: Vec<f64> = (0..reps.max(1)).map(|_| f()).collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn ms([fwd, dx, dw]: [f64; 3]) -> String {
+    format!("{fwd:.1} / {dx:.1} / {dw:.1}")
+}
