@@ -153,21 +153,8 @@ fn pool_times(
     device: &Device,
     forward: impl Fn(Tensor<4>) -> Tensor<4>,
 ) -> [f64; 2] {
-    let input = || {
-        let x = Tensor::<4>::random(shape, Distribution::Uniform(0.0, 1.0), device);
-        sync(x.clone());
-        x
-    };
-    let fwd = median(reps, || {
-        let x = input();
-        timed(|| sync(forward(x)))
-    });
-    let dx = median(reps, || {
-        let x = input().require_grad();
-        let y = forward(x.clone());
-        sync(y.clone());
-        timed(|| sync(x.grad(&y.sum().backward()).expect("input gradient")))
-    });
+    let fwd = forward_ms(shape, reps, device, &forward);
+    let dx = input_grad_ms(shape, reps, device, &forward);
     [fwd, dx]
 }
 
@@ -186,44 +173,60 @@ fn three_times<M: Module + Clone>(
     forward: impl Fn(&M, Tensor<4>) -> Tensor<4>,
     weight_grad: impl Fn(&M, Tensor<4>) -> Option<Tensor<4>>,
 ) -> [f64; 3] {
-    let input = || {
-        let x = Tensor::<4>::random(shape, Distribution::Uniform(0.0, 1.0), device);
-        sync(x.clone());
-        x
-    };
-    let fwd = median(reps, || {
-        let x = input();
-        timed(|| sync(forward(module, x)))
-    });
+    let fwd = forward_ms(shape, reps, device, |x| forward(module, x));
     let dx = if shape[1] > 1 {
         let frozen = module.clone().no_grad();
-        median(reps, || {
-            let x = input().require_grad();
-            let y = forward(&frozen, x.clone());
-            sync(y.clone());
-            timed(|| sync(x.grad(&y.sum().backward()).expect("input gradient")))
-        })
+        input_grad_ms(shape, reps, device, |x| forward(&frozen, x))
     } else {
         f64::NAN
     };
     let dw = median(reps, || {
-        let y = forward(module, input());
+        let y = forward(module, input(shape, device));
         sync(y.clone());
         timed(|| sync(weight_grad(module, y).expect("weight gradient")))
     });
     [fwd, dx, dw]
 }
 
+/// A random input, already computed, so that timing it is not timing its generation.
+fn input(shape: [usize; 4], device: &Device) -> Tensor<4> {
+    let x = Tensor::<4>::random(shape, Distribution::Uniform(0.0, 1.0), device);
+    sync(x.clone());
+    x
+}
+
+/// Median milliseconds of `forward` on a fresh input.
+fn forward_ms(
+    shape: [usize; 4],
+    reps: usize,
+    device: &Device,
+    forward: impl Fn(Tensor<4>) -> Tensor<4>,
+) -> f64 {
+    median(reps, || {
+        let x = input(shape, device);
+        timed(|| sync(forward(x)))
+    })
+}
+
+/// Median milliseconds of the backward pass from `forward`'s output to its input.
+fn input_grad_ms(
+    shape: [usize; 4],
+    reps: usize,
+    device: &Device,
+    forward: impl Fn(Tensor<4>) -> Tensor<4>,
+) -> f64 {
+    median(reps, || {
+        let x = input(shape, device).require_grad();
+        let y = forward(x.clone());
+        sync(y.clone());
+        timed(|| sync(x.grad(&y.sum().backward()).expect("input gradient")))
+    })
+}
+
 fn dropout_row(layer: &PlannedLayer, args: &Args, device: &Device, ours: bool) {
     let module = DropoutConfig::new(layer.layer.drop_out() / 100.0).init();
     let shape = batch_shape(layer.output, args.batch_size);
-    let time = |f: &dyn Fn(Tensor<4>) -> Tensor<4>| {
-        median(args.reps, || {
-            let x = Tensor::<4>::random(shape, Distribution::Uniform(0.0, 1.0), device);
-            sync(x.clone());
-            timed(|| sync(f(x)))
-        })
-    };
+    let time = |f: &dyn Fn(Tensor<4>) -> Tensor<4>| forward_ms(shape, args.reps, device, f);
     let burn = time(&|x| module.forward(x));
     let what = format!("dropout {:.3} of {:?}", module.prob, &shape[1..]);
     let mut row = format!("{:<7} {what:<28} {burn:>22.1}", layer.field);

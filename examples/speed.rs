@@ -55,11 +55,32 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let (first, times) = match args.mode {
+    let timings = match args.mode {
         Mode::Train => time_training(&args, &device.autodiff()),
         Mode::Infer => time_inference(&args, &device),
     };
-    report(&args, first, &times);
+    report(&args, &timings);
+}
+
+/// Seconds of the first step and of each timed step, and for training each timed step's
+/// phases: forward + loss, backward, optimizer step (on GPUs, where work is queued, only
+/// their sum means anything).
+struct Timings {
+    first: f64,
+    steps: Vec<f64>,
+    phases: Option<Vec<[f64; 3]>>,
+}
+
+impl Timings {
+    /// Splits every step's seconds into the first step and the timed ones (after warm-up).
+    fn new(args: &Args, seconds: Vec<f64>, phases: Option<Vec<[f64; 3]>>) -> Self {
+        let timed = 1 + args.warmup;
+        Timings {
+            first: seconds[0],
+            steps: seconds[timed..].to_vec(),
+            phases: phases.map(|p| p[timed..].to_vec()),
+        }
+    }
 }
 
 fn random_batch(batch: usize, device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
@@ -70,8 +91,7 @@ fn random_batch(batch: usize, device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
     (images, targets)
 }
 
-/// Seconds of the first step and of each timed step.
-fn time_training(args: &Args, device: &Device) -> (f64, Vec<f64>) {
+fn time_training(args: &Args, device: &Device) -> Timings {
     let mut model = SeedNet::init(device);
     let mut optimizer = AdamConfig::new()
         .with_epsilon(1e-8)
@@ -95,23 +115,16 @@ fn time_training(args: &Args, device: &Device) -> (f64, Vec<f64>) {
             started.elapsed().as_secs_f64() - backward,
         ]);
     });
-    PHASES.with(|p| *p.borrow_mut() = phases[1 + args.warmup..].to_vec());
-    (seconds[0], seconds[1 + args.warmup..].to_vec())
+    Timings::new(args, seconds, Some(phases))
 }
 
-thread_local! {
-    /// Per timed step: forward + loss, backward, optimizer step (on GPUs, where work is queued,
-    /// only their sum means anything).
-    static PHASES: std::cell::RefCell<Vec<[f64; 3]>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-fn time_inference(args: &Args, device: &Device) -> (f64, Vec<f64>) {
+fn time_inference(args: &Args, device: &Device) -> Timings {
     let model = SeedNet::init(device).valid();
     let (images, _) = random_batch(args.batch_size, device);
     let seconds = repeat(args, || {
         let _ = model.logits(images.clone()).argmax(1).into_data();
     });
-    (seconds[0], seconds[1 + args.warmup..].to_vec())
+    Timings::new(args, seconds, None)
 }
 
 /// Runs one first step, the warm-up steps and the timed steps; returns every step's seconds.
@@ -131,20 +144,20 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
     sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-fn report(args: &Args, first: f64, times: &[f64]) {
-    let median_of = |i: usize| PHASES.with(|p| median(p.borrow().iter().map(|t| t[i])));
-    let phases = matches!(args.mode, Mode::Train).then(|| {
+fn report(args: &Args, t: &Timings) {
+    let phases = t.phases.as_ref().map(|p| {
+        let median_of = |i: usize| median(p.iter().map(|phase| phase[i]));
         serde_json::json!({"forward_s": median_of(0), "backward_s": median_of(1), "optimizer_s": median_of(2)})
     });
-    let median = median(times.iter().copied());
+    let median = median(t.steps.iter().copied());
     let line = serde_json::json!({
         "framework": "burn",
         "backend": args.backend.name(),
         "mode": format!("{:?}", args.mode).to_lowercase(),
         "batch_size": args.batch_size,
         "threads": std::env::var("RAYON_NUM_THREADS").ok(),
-        "steps": times.len(),
-        "first_step_s": first,
+        "steps": t.steps.len(),
+        "first_step_s": t.first,
         "median_step_s": median,
         "images_per_s": args.batch_size as f64 / median,
         "phases": phases,

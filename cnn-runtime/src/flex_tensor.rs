@@ -9,11 +9,12 @@ use burn::tensor::{DType, Tensor, TensorData};
 pub fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
     match t.as_slice::<f32>() {
         Some(slice) => slice.into(),
+        // `to_contiguous` copies once; `into_data` and `into_vec` then take the buffer as is.
         None => t
             .to_contiguous()
-            .as_slice::<f32>()
-            .expect("contiguous")
-            .to_vec()
+            .into_data()
+            .try_into_vec::<f32>()
+            .expect("an f32 tensor")
             .into(),
     }
 }

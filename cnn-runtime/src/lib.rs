@@ -20,6 +20,7 @@ pub mod network;
 pub mod plots;
 pub mod pool;
 pub mod report;
+mod sliding;
 pub mod switch;
 pub mod train;
 

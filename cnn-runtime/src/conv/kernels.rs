@@ -304,15 +304,14 @@ impl Buffers {
         width
     }
 
-    /// The output gradients of `grad`'s images side by side in `rows`; returns the columns.
-    fn gather(&mut self, g: &Geometry, grad: &[f32]) -> usize {
+    /// The output gradients of `grad`'s images side by side in `rows`.
+    fn gather(&mut self, g: &Geometry, grad: &[f32]) {
         let width = grad.len() / g.output_len() * g.pixels();
         for (i, image) in grad.chunks_exact(g.output_len()).enumerate() {
             for (f, src) in image.chunks_exact(g.pixels()).enumerate() {
                 self.rows[f * width + i * g.pixels()..][..g.pixels()].copy_from_slice(src);
             }
         }
-        width
     }
 }
 
@@ -379,39 +378,25 @@ pub fn backward(
 ) -> Gradients {
     let threads = g.gemm_threads();
     let group = g.group();
-    let task = |sums: &mut Sums, first: usize, dx: Option<&mut [f32]>| {
+    let task = |mut sums: Sums, (k, dx): (usize, Option<&mut [f32]>)| {
+        let first = k * group;
         let n = group.min(g.batch - first);
         let images = &x[first * g.image_len()..][..n * g.image_len()];
         let grad = &grad[first * g.output_len()..][..n * g.output_len()];
-        group_backward(g, images, weight, grad, sums, dx, threads);
+        group_backward(g, images, weight, grad, &mut sums, dx, threads);
+        sums
     };
-    let (dx, sums) = if wanted.x {
-        let mut dx = vec![0.0; g.batch * g.image_len()];
-        let sums = dx
-            .par_chunks_mut(group * g.image_len())
-            .enumerate()
-            .fold(
-                || Sums::new(g, wanted),
-                |mut s, (k, dx)| {
-                    task(&mut s, k * group, Some(dx));
-                    s
-                },
-            )
-            .reduce_with(Sums::merge);
-        (Some(dx), sums)
-    } else {
-        let sums = (0..g.batch.div_ceil(group))
-            .into_par_iter()
-            .fold(
-                || Sums::new(g, wanted),
-                |mut s, k| {
-                    task(&mut s, k * group, None);
-                    s
-                },
-            )
-            .reduce_with(Sums::merge);
-        (None, sums)
+    // Each group's slice of the input gradient, or nothing when it is not wanted.
+    let mut dx = wanted.x.then(|| vec![0.0; g.batch * g.image_len()]);
+    let slices: Vec<Option<&mut [f32]>> = match dx.as_mut() {
+        Some(dx) => dx.chunks_mut(group * g.image_len()).map(Some).collect(),
+        None => (0..g.batch.div_ceil(group)).map(|_| None).collect(),
     };
+    let sums = slices
+        .into_par_iter()
+        .enumerate()
+        .fold(|| Sums::new(g, wanted), task)
+        .reduce_with(Sums::merge);
     let sums = sums.unwrap_or_else(|| Sums::new(g, wanted));
     Gradients {
         x: dx,
@@ -432,8 +417,14 @@ fn group_backward(
 ) {
     let patch = g.patch_len();
     let b = &mut sums.buffers;
-    let width = b.gather(g, grad);
-    let rows = &b.rows[..g.filters * width];
+    // One image's output gradient is already `[filters, pixels]`; several are gathered.
+    let width = grad.len() / g.output_len() * g.pixels();
+    let rows = if width == g.pixels() {
+        grad
+    } else {
+        b.gather(g, grad);
+        &b.rows[..g.filters * width]
+    };
     if !sums.bias.is_empty() {
         for (s, row) in sums.bias.iter_mut().zip(rows.chunks_exact(width)) {
             *s += row.iter().sum::<f32>();

@@ -11,11 +11,12 @@ pub mod kernels;
 #[cfg(feature = "flex")]
 mod flex;
 
-use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
 
 pub use kernels::Geometry;
+
+use crate::sliding::window;
 
 /// `conv.forward(x)`, computed by the fastest path for `x`'s backend. Gives the same values
 /// and gradients as burn's (checked in `tests/generated_vs_handwritten.rs`).
@@ -37,18 +38,10 @@ pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 pub fn geometry(conv: &Conv2d, dims: [usize; 4]) -> Option<Geometry> {
     let [batch, channels, height, width] = dims;
     let [filters, per_group, kh, kw] = conv.weight.dims();
-    let (top, left, bottom, right) = match conv.padding {
-        PaddingConfig2d::Explicit(top, left, bottom, right) => (top, left, bottom, right),
-        PaddingConfig2d::Valid => (0, 0, 0, 0),
-        _ => return None,
-    };
     if conv.dilation != [1, 1] || conv.groups != 1 || per_group != channels {
         return None;
     }
-    let out = |size: usize, pads: usize, k: usize, s: usize| {
-        (size + pads).checked_sub(k).map(|span| span / s + 1)
-    };
-    let [sh, sw] = conv.stride;
+    let (pad, out) = window(&conv.padding, [height, width], [kh, kw], conv.stride)?;
     Some(Geometry {
         batch,
         channels,
@@ -57,10 +50,7 @@ pub fn geometry(conv: &Conv2d, dims: [usize; 4]) -> Option<Geometry> {
         filters,
         kernel: [kh, kw],
         stride: conv.stride,
-        pad: [top, left],
-        out: [
-            out(height, top + bottom, kh, sh)?,
-            out(width, left + right, kw, sw)?,
-        ],
+        pad,
+        out,
     })
 }

@@ -29,7 +29,7 @@ pub fn max_pool2d(g: &Geometry, x: &Tensor<4>) -> Option<Tensor<4>> {
 
 fn plain(g: &Geometry, x: &Tensor<4>) -> Option<Tensor<4>> {
     let x = x.clone().try_into_primitive::<Flex>().ok()?;
-    let (out, _) = forward(g, &x);
+    let (out, _) = forward(g, &x, false);
     Some(Tensor::from_primitive::<Flex>(out))
 }
 
@@ -39,7 +39,8 @@ where
     burn::backend::DispatchTensor: burn::backend::DispatchKindConversion<Autodiff<Flex, C>>,
 {
     let x = x.clone().try_into_primitive::<Autodiff<Flex, C>>().ok()?;
-    let (output, from) = forward(g, x.primitive());
+    let (output, from) = forward(g, x.primitive(), true);
+    let from = from.expect("indices were asked for");
     let input_shape = x.primitive().layout().shape().to_vec();
     let result = match MaxPoolBackward
         .prepare::<C>([x.node()])
@@ -52,9 +53,9 @@ where
     Some(Tensor::from_primitive::<Autodiff<Flex, C>>(result))
 }
 
-fn forward(g: &Geometry, x: &FlexTensor) -> (FlexTensor, Vec<u32>) {
+fn forward(g: &Geometry, x: &FlexTensor, keep_from: bool) -> (FlexTensor, Option<Vec<u32>>) {
     let shape = x.layout().shape().to_vec();
-    let (out, from) = kernels::forward(g, &values(x));
+    let (out, from) = kernels::forward(g, &values(x), keep_from);
     (
         tensor(out, vec![shape[0], shape[1], g.out[0], g.out[1]]),
         from,

@@ -37,20 +37,24 @@ impl Geometry {
     }
 }
 
-/// The pooled values and, for each, the index within its plane of the input it came from.
-/// NaN wins, as in burn and PyTorch.
-pub fn forward(g: &Geometry, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
+/// The pooled values and, when `keep_from` (for a backward pass), the index within its plane
+/// of the input each came from. NaN wins, as in burn and PyTorch.
+pub fn forward(g: &Geometry, x: &[f32], keep_from: bool) -> (Vec<f32>, Option<Vec<u32>>) {
     let mut out = vec![0.0; g.planes * g.out_plane()];
-    let mut from = vec![0u32; out.len()];
+    let mut from = keep_from.then(|| vec![0u32; out.len()]);
+    let from_planes: Vec<Option<&mut [u32]>> = match from.as_mut() {
+        Some(from) => from.chunks_mut(g.out_plane()).map(Some).collect(),
+        None => (0..g.planes).map(|_| None).collect(),
+    };
     out.par_chunks_mut(g.out_plane())
-        .zip(from.par_chunks_mut(g.out_plane()))
+        .zip(from_planes)
         .zip(x.par_chunks(g.plane()))
         .with_min_len(PLANES_PER_TASK)
         .for_each(|((out, from), plane)| pool_plane(g, plane, out, from));
     (out, from)
 }
 
-fn pool_plane(g: &Geometry, plane: &[f32], out: &mut [f32], from: &mut [u32]) {
+fn pool_plane(g: &Geometry, plane: &[f32], out: &mut [f32], mut from: Option<&mut [u32]>) {
     let [kh, kw] = g.kernel;
     let [sh, sw] = g.stride;
     let [pt, pl] = g.pad;
@@ -73,7 +77,9 @@ fn pool_plane(g: &Geometry, plane: &[f32], out: &mut [f32], from: &mut [u32]) {
                 }
             }
             out[oy * ow + ox] = best;
-            from[oy * ow + ox] = at as u32;
+            if let Some(from) = from.as_deref_mut() {
+                from[oy * ow + ox] = at as u32;
+            }
         }
     }
 }
@@ -150,8 +156,10 @@ mod tests {
     fn forward_takes_the_window_maximum() {
         for g in geometries() {
             let x = values(g.planes * g.plane());
-            let (out, from) = forward(&g, &x);
+            let (out, from) = forward(&g, &x, true);
+            let from = from.unwrap();
             assert_eq!(out, naive(&g, &x));
+            assert_eq!(forward(&g, &x, false), (out.clone(), None));
             for (p, (o, f)) in out
                 .chunks(g.out_plane())
                 .zip(from.chunks(g.out_plane()))
@@ -169,7 +177,7 @@ mod tests {
         let g = geometries()[0];
         let mut x = values(g.planes * g.plane());
         x[29] = f32::NAN;
-        let (out, _) = forward(&g, &x);
+        let (out, _) = forward(&g, &x, false);
         assert!(out[0].is_nan());
         assert!(!out[1].is_nan());
     }
@@ -178,7 +186,7 @@ mod tests {
     fn backward_sends_each_gradient_to_its_winner() {
         for g in geometries() {
             let x = values(g.planes * g.plane());
-            let (_, from) = forward(&g, &x);
+            let from = forward(&g, &x, true).1.unwrap();
             let grad: Vec<f32> = (0..from.len()).map(|i| i as f32 + 1.0).collect();
             let dx = backward(&g, &from, &grad);
             // The derivative of sum(out * grad) by each input, by finite differences of the

@@ -1,17 +1,18 @@
 //! The max pooling generated networks call: on the flex CPU backend our own kernels
-//! ([`kernels`]; burn-flex 0.22 took 21 ms for the seed network's first 2x2 pool at batch 64,
-//! these take under 2 ms); elsewhere burn's `MaxPool2d::forward`.
+//! ([`kernels`]; for the seed network's pools at batch 64, forward and backward, 30 ms
+//! against burn-flex's 51, `examples/layer_times.rs`); elsewhere burn's `MaxPool2d::forward`.
 
 pub mod kernels;
 
 #[cfg(feature = "flex")]
 mod flex;
 
-use burn::nn::PaddingConfig2d;
 use burn::nn::pool::MaxPool2d;
 use burn::tensor::Tensor;
 
 pub use kernels::Geometry;
+
+use crate::sliding::window;
 
 /// `pool.forward(x)`, computed by the fastest path for `x`'s backend, with the same values and
 /// gradients.
@@ -26,36 +27,24 @@ pub fn max_forward(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
 }
 
 /// The sizes of `pool` applied to an input of shape `dims`, when the kernels support it:
-/// explicit or valid padding, no dilation, no ceil mode.
+/// explicit or valid padding smaller than the kernel, no dilation, no ceil mode.
 pub fn geometry(pool: &MaxPool2d, dims: [usize; 4]) -> Option<Geometry> {
     let [batch, channels, height, width] = dims;
-    let (top, left, bottom, right) = match pool.padding {
-        PaddingConfig2d::Explicit(top, left, bottom, right) => (top, left, bottom, right),
-        PaddingConfig2d::Valid => (0, 0, 0, 0),
-        _ => return None,
-    };
-    if pool.dilation != [1, 1]
-        || pool.ceil_mode
-        || top >= pool.kernel_size[0]
-        || left >= pool.kernel_size[1]
-    {
+    if pool.dilation != [1, 1] || pool.ceil_mode {
         return None;
     }
-    let [kh, kw] = pool.kernel_size;
-    let [sh, sw] = pool.stride;
-    let out = |size: usize, pads: usize, k: usize, s: usize| {
-        (size + pads).checked_sub(k).map(|span| span / s + 1)
-    };
+    let kernel = pool.kernel_size;
+    let (pad, out) = window(&pool.padding, [height, width], kernel, pool.stride)?;
+    if pad[0] >= kernel[0] || pad[1] >= kernel[1] {
+        return None;
+    }
     Some(Geometry {
         planes: batch * channels,
         height,
         width,
-        kernel: [kh, kw],
-        stride: [sh, sw],
-        pad: [top, left],
-        out: [
-            out(height, top + bottom, kh, sh)?,
-            out(width, left + right, kw, sw)?,
-        ],
+        kernel,
+        stride: pool.stride,
+        pad,
+        out,
     })
 }
