@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let device = args.backend.device()?.autodiff();
     let ours = args.backend == Backend::Flex;
     let theirs = if ours { "burn-flex" } else { "burn" };
-    let second = if ours { "cnn::runtime fwd/dx/dw" } else { "" };
+    let second = "cnn::runtime fwd/dx/dw";
     println!(
         "{:<7} {:<28} {:>22} {:>24}",
         "layer",
@@ -64,7 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let shape = batch_shape(layer.input, args.batch_size);
         match &layer.layer {
             Layer::Conv(_) => conv_row(layer, shape, &args, &device, ours),
-            Layer::Pool(_) => pool_row(layer, shape, &args, &device, ours),
+            Layer::Pool(_) => pool_row(layer, shape, &args, &device),
             Layer::Dense(_) => linear_row(layer, shape, &args, &device),
         }
         if layer.layer.drop_out() > 0.0 {
@@ -98,7 +98,13 @@ fn conv_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Devic
     let mut row = format!("{:<7} {what:<28} {:>22}", layer.field, ms(burn));
     if ours {
         let fast = three_times(&module, shape, args.reps, device, conv::forward, weight);
-        row += &format!(" {:>24}", ms(fast));
+        row += &format!(
+            " {:>24}  max |diff| {:.1e}",
+            ms(fast),
+            max_diff(shape, device, |x| {
+                module.forward(x.clone()) - conv::forward(&module, x)
+            })
+        );
     }
     println!("{row}");
 }
@@ -120,7 +126,7 @@ fn linear_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Dev
     println!("{:<7} {what:<28} {:>22}", layer.field, ms(times));
 }
 
-fn pool_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Device, ours: bool) {
+fn pool_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Device) {
     let Layer::Pool(p) = &layer.layer else { return };
     let [top, left, bottom, right] = layer.pads;
     let padding = PaddingConfig2d::Explicit(top, left, bottom, right);
@@ -139,9 +145,12 @@ fn pool_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Devic
     });
     let what = format!("{:?} pool k{} s{} @{}", p.pool, k[0], s[0], shape[2]).to_lowercase();
     let mut row = format!("{:<7} {what:<28} {:>22}", layer.field, pool_ms(burn));
-    if ours && p.pool == PoolKind::Max {
+    if p.pool == PoolKind::Max {
         let fast = pool_times(shape, args.reps, device, |x| pool::max_forward(&max, x));
-        row += &format!(" {:>24}", pool_ms(fast));
+        let diff = max_diff(shape, device, |x| {
+            max.forward(x.clone()) - pool::max_forward(&max, x)
+        });
+        row += &format!(" {:>24}  max |diff| {diff:.1e}", pool_ms(fast));
     }
     println!("{row}");
 }
@@ -186,6 +195,15 @@ fn three_times<M: Module + Clone>(
         timed(|| sync(weight_grad(module, y).expect("weight gradient")))
     });
     [fwd, dx, dw]
+}
+
+/// The largest absolute value of `difference` (burn's result less ours) on a random input.
+fn max_diff(
+    shape: [usize; 4],
+    device: &Device,
+    difference: impl Fn(Tensor<4>) -> Tensor<4>,
+) -> f32 {
+    difference(input(shape, device)).abs().max().into_scalar()
 }
 
 /// A random input, already computed, so that timing it is not timing its generation.
@@ -254,18 +272,12 @@ fn adam_row(args: &Args, device: &Device) {
     let step = median(args.reps, || {
         let loss = loss_fn.forward(model.logits(images.clone()), targets.clone());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        sync(
-            model
-                .output
-                .bias
-                .as_ref()
-                .expect("bias")
-                .val()
-                .unsqueeze::<4>(),
-        );
+        // The gradients must be computed before the clock starts: on GPUs the backward pass
+        // is still queued here.
+        device.sync().expect("device sync");
         let started = Instant::now();
         model = optimizer.step(1e-3, model.clone(), grads);
-        sync(model.conv1.weight.val());
+        device.sync().expect("device sync");
         started.elapsed().as_secs_f64() * 1e3
     });
     println!(

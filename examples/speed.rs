@@ -44,6 +44,10 @@ struct Args {
     warmup: usize,
     #[arg(long, default_value = "flex")]
     backend: Backend,
+    /// Wait for the device after each phase, so that on GPUs `phases` gives each phase's
+    /// device time (the waits themselves slow the step down).
+    #[arg(long)]
+    sync_phases: bool,
 }
 
 fn main() {
@@ -103,10 +107,13 @@ fn time_training(args: &Args, device: &Device) -> Timings {
     let seconds = repeat(args, || {
         let started = Instant::now();
         let loss = loss_fn.forward(model.logits(images.clone()), targets.clone());
+        wait(args, device);
         let forward = started.elapsed().as_secs_f64();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
+        wait(args, device);
         let backward = started.elapsed().as_secs_f64();
         model = optimizer.step(1e-3, model.clone(), grads);
+        wait(args, device);
         // Reading the loss waits for the step, as `loss.item()` does in PyTorch.
         let _: f32 = loss.into_scalar();
         phases.push([
@@ -116,6 +123,13 @@ fn time_training(args: &Args, device: &Device) -> Timings {
         ]);
     });
     Timings::new(args, seconds, Some(phases))
+}
+
+/// With `--sync-phases`, waits until the device has run everything queued so far.
+fn wait(args: &Args, device: &Device) {
+    if args.sync_phases {
+        device.sync().expect("device sync");
+    }
 }
 
 fn time_inference(args: &Args, device: &Device) -> Timings {

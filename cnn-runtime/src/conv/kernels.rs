@@ -1,6 +1,9 @@
-//! Convolution by im2col and GEMM on `f32` slices in NCHW layout.
+//! Convolution by GEMM on `f32` slices in NCHW layout: [`forward`] and [`backward`] pick, per
+//! geometry, kernel rows ([`super::rows`], for feature maps of 128 pixels or more) or im2col
+//! (below), and run the input gradient of a stride-1 convolution as a forward convolution
+//! ([`transposed`]).
 //!
-//! A task takes a group of images (rayon across groups, a single-threaded GEMM inside), their
+//! im2col: a task takes a group of images (rayon across groups, a single-threaded GEMM inside), their
 //! patches side by side, so that every GEMM is wide: `[filters, patch] x [patch, columns]`
 //! forward, `[patch, filters] x [filters, columns]` for the input gradient and
 //! `[filters, columns] x [columns, patch]` for the weight gradient, with `columns` = images x
@@ -10,6 +13,8 @@
 
 use gemm::Parallelism;
 use rayon::prelude::*;
+
+use super::rows;
 
 /// GEMM columns a task aims for: below a few hundred, packing the weights costs as much as
 /// multiplying them.
@@ -58,7 +63,7 @@ impl Geometry {
 
     /// Parallel over groups unless there are fewer images than threads; then the GEMM itself
     /// takes the threads.
-    fn gemm_threads(&self) -> Parallelism {
+    pub(super) fn gemm_threads(&self) -> Parallelism {
         if self.batch >= rayon::current_num_threads() {
             Parallelism::None
         } else {
@@ -77,7 +82,7 @@ impl Geometry {
 
     /// The valid output columns `[lo, hi)` for kernel column `j` (stride 1): those reading
     /// inside the row.
-    fn valid_columns(&self, j: usize) -> (usize, usize) {
+    pub(super) fn valid_columns(&self, j: usize) -> (usize, usize) {
         let [_, pl] = self.pad;
         let ow = self.out[1];
         let lo = pl.saturating_sub(j).min(ow);
@@ -93,7 +98,7 @@ impl Geometry {
     }
 
     /// The input column read by output column `ox` at kernel column `j`, if inside the image.
-    fn input_column(&self, ox: usize, j: usize) -> Option<usize> {
+    pub(super) fn input_column(&self, ox: usize, j: usize) -> Option<usize> {
         (ox * self.stride[1] + j)
             .checked_sub(self.pad[1])
             .filter(|&x| x < self.width)
@@ -167,14 +172,14 @@ pub fn col2im(g: &Geometry, cols: &[f32], row_stride: usize, image: &mut [f32]) 
 }
 
 /// A row-major matrix view for [`matmul`]: `data[row * row_stride + col * col_stride]`.
-struct View<'a> {
-    data: &'a [f32],
-    row_stride: usize,
-    col_stride: usize,
+pub(super) struct View<'a> {
+    pub data: &'a [f32],
+    pub row_stride: usize,
+    pub col_stride: usize,
 }
 
 impl<'a> View<'a> {
-    fn rows(data: &'a [f32], cols: usize) -> Self {
+    pub fn rows(data: &'a [f32], cols: usize) -> Self {
         View {
             data,
             row_stride: cols,
@@ -183,7 +188,7 @@ impl<'a> View<'a> {
     }
 
     /// The transpose of a row-major `[rows, cols]` matrix stored in `data`.
-    fn transposed(data: &'a [f32], cols: usize) -> Self {
+    pub fn transposed(data: &'a [f32], cols: usize) -> Self {
         View {
             data,
             row_stride: 1,
@@ -192,17 +197,20 @@ impl<'a> View<'a> {
     }
 }
 
-/// `dst[m, n] (+)= lhs[m, k] x rhs[k, n]`, `dst` row-major; accumulates when `accumulate`.
-fn matmul(
+/// `dst[m, n] (+)= lhs[m, k] x rhs[k, n]`, `dst[r, c]` at `dst[r * row + c * col]` for
+/// `dst_strides` `[row, col]`; accumulates when `accumulate`.
+pub(super) fn matmul(
     dst: &mut [f32],
+    [dst_row, dst_col]: [usize; 2],
     [m, n, k]: [usize; 3],
     lhs: View,
     rhs: View,
     accumulate: bool,
     threads: Parallelism,
 ) {
-    assert!(dst.len() >= m * n && lhs.data.len() >= max_index(&lhs, m, k));
-    assert!(rhs.data.len() >= max_index(&rhs, k, n));
+    assert!(dst.len() >= max_index([m, n], [dst_row, dst_col]));
+    assert!(lhs.data.len() >= max_index([m, k], [lhs.row_stride, lhs.col_stride]));
+    assert!(rhs.data.len() >= max_index([k, n], [rhs.row_stride, rhs.col_stride]));
     // SAFETY: the asserts above keep every index the strides reach inside the slices.
     unsafe {
         gemm::gemm(
@@ -210,8 +218,8 @@ fn matmul(
             n,
             k,
             dst.as_mut_ptr(),
-            1,
-            n as isize,
+            dst_col as isize,
+            dst_row as isize,
             accumulate,
             lhs.data.as_ptr(),
             lhs.col_stride as isize,
@@ -229,17 +237,28 @@ fn matmul(
     }
 }
 
-/// One past the largest index a `[rows, cols]` view reaches (0 when empty).
-fn max_index(view: &View, rows: usize, cols: usize) -> usize {
+/// One past the largest index a `[rows, cols]` matrix with `[row, col]` strides reaches (0
+/// when empty).
+fn max_index([rows, cols]: [usize; 2], [row, col]: [usize; 2]) -> usize {
     if rows == 0 || cols == 0 {
         0
     } else {
-        (rows - 1) * view.row_stride + (cols - 1) * view.col_stride + 1
+        (rows - 1) * row + (cols - 1) * col + 1
     }
 }
 
-/// The convolution of `x` (`[batch, channels, height, width]`) with `weight`, plus `bias`.
+/// The convolution of `x` (`[batch, channels, height, width]`) with `weight`, plus `bias`, by
+/// kernel rows ([`super::rows`]) where that suits `g`, else by im2col.
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    if rows::suits(g) {
+        rows::forward(g, x, weight, bias)
+    } else {
+        im2col_forward(g, x, weight, bias)
+    }
+}
+
+/// [`forward`] by im2col.
+fn im2col_forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let (patch, group) = (g.patch_len(), g.group());
     let mut out = vec![0.0; g.batch * g.output_len()];
     let threads = g.gemm_threads();
@@ -262,6 +281,7 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) ->
         let dims = [g.filters, width, patch];
         matmul(
             y,
+            [width, 1],
             dims,
             View::rows(weight, patch),
             cols,
@@ -341,34 +361,64 @@ pub struct Gradients {
 }
 
 /// One task's running sums of the weight and bias gradients, and its work space.
-struct Sums {
-    weight: Vec<f32>,
-    bias: Vec<f32>,
-    buffers: Buffers,
+pub(super) struct Sums<W> {
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+    pub work: W,
 }
 
-impl Sums {
-    fn new(g: &Geometry, wanted: Wanted) -> Self {
+impl<W> Sums<W> {
+    fn new(g: &Geometry, wanted: Wanted, work: W) -> Self {
         let len = |on: bool, n: usize| if on { n } else { 0 };
         Sums {
             weight: vec![0.0; len(wanted.weight, g.filters * g.patch_len())],
             bias: vec![0.0; len(wanted.bias, g.filters)],
-            buffers: Buffers::new(g, g.group()),
+            work,
         }
     }
 
-    fn merge(mut self, other: Sums) -> Sums {
+    fn merge(mut self, other: Self) -> Self {
         add(&mut self.weight, &other.weight);
         add(&mut self.bias, &other.bias);
         self
     }
 }
 
+/// Runs `task` over the batch `group` images at a time, in parallel. Each call gets its task's
+/// sums (with work space from `work`), the index of its first image and its slice of the input
+/// gradient when that is wanted. Returns the input gradient and the tasks' sums added up.
+pub(super) fn by_groups<W: Send>(
+    g: &Geometry,
+    wanted: Wanted,
+    group: usize,
+    work: impl Fn() -> W + Sync + Send,
+    task: impl Fn(&mut Sums<W>, usize, Option<&mut [f32]>) + Sync + Send,
+) -> (Option<Vec<f32>>, Sums<W>) {
+    let mut dx = wanted.x.then(|| vec![0.0; g.batch * g.image_len()]);
+    let slices: Vec<Option<&mut [f32]>> = match dx.as_mut() {
+        Some(dx) => dx.chunks_mut(group * g.image_len()).map(Some).collect(),
+        None => (0..g.batch.div_ceil(group)).map(|_| None).collect(),
+    };
+    let new = || Sums::new(g, wanted, work());
+    let sums = slices
+        .into_par_iter()
+        .enumerate()
+        .fold(new, |mut sums, (k, dx)| {
+            task(&mut sums, k * group, dx);
+            sums
+        })
+        .reduce_with(Sums::merge)
+        .unwrap_or_else(new);
+    (dx, sums)
+}
+
 fn add(sum: &mut [f32], other: &[f32]) {
     sum.iter_mut().zip(other).for_each(|(s, o)| *s += o);
 }
 
-/// The gradients of a convolution given the gradient `grad` of its output.
+/// The gradients of a convolution given the gradient `grad` of its output, by kernel rows
+/// where that suits `g`, else by im2col; for stride 1 and maps large enough for kernel rows,
+/// the input gradient as the forward convolution of `grad` that [`transposed`] describes.
 pub fn backward(
     g: &Geometry,
     x: &[f32],
@@ -376,28 +426,78 @@ pub fn backward(
     grad: &[f32],
     wanted: Wanted,
 ) -> Gradients {
-    let threads = g.gemm_threads();
-    let group = g.group();
-    let task = |mut sums: Sums, (k, dx): (usize, Option<&mut [f32]>)| {
-        let first = k * group;
+    let as_forward = transposed(g).filter(|t| wanted.x && rows::suits(t));
+    let rest = Wanted {
+        x: wanted.x && as_forward.is_none(),
+        ..wanted
+    };
+    let mut grads = if rows::suits(g) {
+        rows::backward(g, x, weight, grad, rest)
+    } else {
+        im2col_backward(g, x, weight, grad, rest)
+    };
+    if let Some(t) = as_forward {
+        grads.x = Some(forward(&t, grad, &rotated(g, weight), None));
+    }
+    grads
+}
+
+/// For stride 1, the input gradient of `g` is a convolution of the output gradient with the
+/// weights turned half a turn and their channel axes swapped ([`rotated`]), with the padding
+/// each side becomes `kernel - 1 - padding`: this is its geometry. Running it forward keeps
+/// the input gradient a GEMM as deep as the forward pass (`filters x kernel` deep rather than
+/// `filters`) and adds nothing back patch by patch. `None` for other strides, or padding that
+/// covers a whole kernel.
+fn transposed(g: &Geometry) -> Option<Geometry> {
+    let [kh, kw] = g.kernel;
+    let after = |i: usize, size: usize| (g.out[i] + g.kernel[i]).checked_sub(1 + g.pad[i] + size);
+    let fits = |pad: usize, k: usize| pad < k;
+    let (bottom, right) = (after(0, g.height)?, after(1, g.width)?);
+    let ok = g.stride == [1, 1] && fits(g.pad[0], kh) && fits(g.pad[1], kw);
+    (ok && fits(bottom, kh) && fits(right, kw)).then(|| Geometry {
+        batch: g.batch,
+        channels: g.filters,
+        height: g.out[0],
+        width: g.out[1],
+        filters: g.channels,
+        kernel: g.kernel,
+        stride: [1, 1],
+        pad: [kh - 1 - g.pad[0], kw - 1 - g.pad[1]],
+        out: [g.height, g.width],
+    })
+}
+
+/// `weight` (`[filters, channels, kh, kw]`) as `[channels, filters, kh, kw]`, each kernel
+/// turned half a turn: the weights of [`transposed`].
+fn rotated(g: &Geometry, weight: &[f32]) -> Vec<f32> {
+    let taps = g.kernel[0] * g.kernel[1];
+    let mut out = vec![0.0; weight.len()];
+    for (fc, kernel) in weight.chunks_exact(taps).enumerate() {
+        let (f, c) = (fc / g.channels, fc % g.channels);
+        let dst = &mut out[(c * g.filters + f) * taps..][..taps];
+        dst.iter_mut()
+            .zip(kernel.iter().rev())
+            .for_each(|(d, w)| *d = *w);
+    }
+    out
+}
+
+/// [`backward`] by im2col.
+fn im2col_backward(
+    g: &Geometry,
+    x: &[f32],
+    weight: &[f32],
+    grad: &[f32],
+    wanted: Wanted,
+) -> Gradients {
+    let (threads, group) = (g.gemm_threads(), g.group());
+    let work = || Buffers::new(g, group);
+    let (dx, sums) = by_groups(g, wanted, group, work, |sums, first, dx| {
         let n = group.min(g.batch - first);
         let images = &x[first * g.image_len()..][..n * g.image_len()];
         let grad = &grad[first * g.output_len()..][..n * g.output_len()];
-        group_backward(g, images, weight, grad, &mut sums, dx, threads);
-        sums
-    };
-    // Each group's slice of the input gradient, or nothing when it is not wanted.
-    let mut dx = wanted.x.then(|| vec![0.0; g.batch * g.image_len()]);
-    let slices: Vec<Option<&mut [f32]>> = match dx.as_mut() {
-        Some(dx) => dx.chunks_mut(group * g.image_len()).map(Some).collect(),
-        None => (0..g.batch.div_ceil(group)).map(|_| None).collect(),
-    };
-    let sums = slices
-        .into_par_iter()
-        .enumerate()
-        .fold(|| Sums::new(g, wanted), task)
-        .reduce_with(Sums::merge);
-    let sums = sums.unwrap_or_else(|| Sums::new(g, wanted));
+        group_backward(g, images, weight, grad, sums, dx, threads);
+    });
     Gradients {
         x: dx,
         weight: wanted.weight.then_some(sums.weight),
@@ -411,12 +511,12 @@ fn group_backward(
     images: &[f32],
     weight: &[f32],
     grad: &[f32],
-    sums: &mut Sums,
+    sums: &mut Sums<Buffers>,
     dx: Option<&mut [f32]>,
     threads: Parallelism,
 ) {
     let patch = g.patch_len();
-    let b = &mut sums.buffers;
+    let b = &mut sums.work;
     // One image's output gradient is already `[filters, pixels]`; several are gathered.
     let width = grad.len() / g.output_len() * g.pixels();
     let rows = if width == g.pixels() {
@@ -437,6 +537,7 @@ fn group_backward(
         let (lhs, rhs) = (View::rows(rows, width), View::transposed(&b.cols, width));
         matmul(
             &mut sums.weight,
+            [patch, 1],
             [g.filters, patch, width],
             lhs,
             rhs,
@@ -448,6 +549,7 @@ fn group_backward(
         let (lhs, rhs) = (View::transposed(weight, patch), View::rows(rows, width));
         matmul(
             &mut b.cols,
+            [width, 1],
             [patch, width, g.filters],
             lhs,
             rhs,
@@ -526,6 +628,8 @@ mod tests {
             g(2, 2, [8, 7], 3, [3, 3], [3, 2], [0, 1], [3, 4]),
             g(1, 1, [5, 5], 2, [5, 5], [1, 1], [0, 0], [1, 1]), // valid
             g(4, 3, [5, 5], 2, [1, 1], [1, 1], [0, 0], [5, 5]),
+            g(2, 3, [6, 7], 2, [3, 2], [1, 2], [1, 0], [6, 4]), // strided across only
+            g(2, 2, [6, 6], 3, [5, 5], [1, 1], [2, 2], [6, 6]), // the seed's conv4, smaller
         ]
     }
 
@@ -539,9 +643,26 @@ mod tests {
         }
     }
 
+    type Forward = fn(&Geometry, &[f32], &[f32], Option<&[f32]>) -> Vec<f32>;
+    type Backward = fn(&Geometry, &[f32], &[f32], &[f32], Wanted) -> Gradients;
+
+    /// Both algorithms, each on the geometries it takes (kernel rows: stride 1 down), and the
+    /// choice between them (with the input gradient run forward where the stride is 1).
+    fn algorithms() -> Vec<(Forward, Backward, Geometry)> {
+        let mut all = Vec::new();
+        for g in geometries() {
+            all.push((forward as Forward, backward as Backward, g));
+            all.push((im2col_forward as Forward, im2col_backward as Backward, g));
+            if g.stride[0] == 1 {
+                all.push((rows::forward as Forward, rows::backward as Backward, g));
+            }
+        }
+        all
+    }
+
     #[test]
     fn forward_matches_the_definition() {
-        for g in geometries() {
+        for (forward, _, g) in algorithms() {
             let x = values(g.batch * g.image_len(), 1);
             let w = values(g.filters * g.patch_len(), 2);
             let bias = values(g.filters, 3);
@@ -555,7 +676,7 @@ mod tests {
     /// the linearity of the convolution.
     #[test]
     fn gradients_are_derivatives_of_the_forward() {
-        for g in geometries() {
+        for (_, backward, g) in algorithms() {
             let x = values(g.batch * g.image_len(), 4);
             let w = values(g.filters * g.patch_len(), 5);
             let grad = values(g.batch * g.output_len(), 6);
@@ -585,36 +706,21 @@ mod tests {
 
     #[test]
     fn only_the_wanted_gradients_are_computed() {
-        let g = geometries()[0];
-        let x = values(g.batch * g.image_len(), 7);
-        let w = values(g.filters * g.patch_len(), 8);
-        let grad = values(g.batch * g.output_len(), 9);
-        let all = backward(
-            &g,
-            &x,
-            &w,
-            &grad,
-            Wanted {
-                x: true,
-                weight: true,
-                bias: true,
-            },
-        );
-        let some = backward(
-            &g,
-            &x,
-            &w,
-            &grad,
-            Wanted {
-                x: false,
-                weight: true,
-                bias: false,
-            },
-        );
-        assert!(some.x.is_none() && some.bias.is_none());
-        close(
-            some.weight.as_deref().unwrap(),
-            all.weight.as_deref().unwrap(),
-        );
+        let wanted = |x, weight, bias| Wanted { x, weight, bias };
+        for (_, backward, g) in algorithms() {
+            let x = values(g.batch * g.image_len(), 7);
+            let w = values(g.filters * g.patch_len(), 8);
+            let grad = values(g.batch * g.output_len(), 9);
+            let all = backward(&g, &x, &w, &grad, wanted(true, true, true));
+            let weight = backward(&g, &x, &w, &grad, wanted(false, true, false));
+            assert!(weight.x.is_none() && weight.bias.is_none());
+            close(
+                weight.weight.as_deref().unwrap(),
+                all.weight.as_deref().unwrap(),
+            );
+            let input = backward(&g, &x, &w, &grad, wanted(true, false, false));
+            assert!(input.weight.is_none() && input.bias.is_none());
+            close(input.x.as_deref().unwrap(), all.x.as_deref().unwrap());
+        }
     }
 }

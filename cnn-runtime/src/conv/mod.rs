@@ -1,12 +1,14 @@
-//! The convolution generated networks call: on the flex CPU backend, our own im2col + GEMM
-//! kernels for the forward pass and both gradients ([`kernels`]); on every other backend, or
-//! for options the kernels do not cover (dilation, groups), burn's `Conv2d::forward`.
+//! The convolution generated networks call: on the flex CPU backend, our own kernels for the
+//! forward pass and both gradients ([`kernels`]); on every other backend, or for options the
+//! kernels do not cover (dilation, groups), burn's `Conv2d::forward`.
 //!
 //! Measured on the seed network (batch 64, 2 cores, `cargo run --release --example
 //! layer_times`): burn-flex's weight gradient runs a GEMM only as wide as the kernel has taps;
-//! these kernels keep every GEMM large.
+//! these kernels keep every GEMM large, and copy the input fewer times than im2col does for
+//! the large feature maps and kernels (see [`kernels`]).
 
 pub mod kernels;
+mod rows;
 
 #[cfg(feature = "flex")]
 mod flex;

@@ -50,35 +50,91 @@ pub fn forward(g: &Geometry, x: &[f32], keep_from: bool) -> (Vec<f32>, Option<Ve
         .zip(from_planes)
         .zip(x.par_chunks(g.plane()))
         .with_min_len(PLANES_PER_TASK)
-        .for_each(|((out, from), plane)| pool_plane(g, plane, out, from));
+        .for_each_init(
+            || Columns::new(g.width),
+            |columns, ((out, from), plane)| pool_plane(g, plane, out, from, columns),
+        );
     (out, from)
 }
 
-fn pool_plane(g: &Geometry, plane: &[f32], out: &mut [f32], mut from: Option<&mut [u32]>) {
+/// For one row of windows: each input column's largest value over the window's rows, and the
+/// row it is in.
+struct Columns {
+    best: Vec<f32>,
+    row: Vec<u32>,
+}
+
+impl Columns {
+    fn new(width: usize) -> Self {
+        Columns {
+            best: vec![0.0; width],
+            row: vec![0; width],
+        }
+    }
+}
+
+/// Whether `v` replaces `best` as the maximum: larger, or the first NaN. Written without
+/// short-circuits, so that loops over it compile to vector compares and blends.
+#[inline(always)]
+fn wins(v: f32, best: f32) -> bool {
+    (v > best) | (v.is_nan() & !best.is_nan())
+}
+
+/// The larger of `a` and `b`, NaN if either is; branch-free, so that it vectorizes.
+#[inline(always)]
+fn max(a: f32, b: f32) -> f32 {
+    if a.is_nan() | b.is_nan() {
+        a + b
+    } else {
+        a.max(b)
+    }
+}
+
+/// Pools one plane in two passes per row of windows: down the window's rows, every column at
+/// once (branch-free, so it vectorizes), then across each window's columns. Ties go to the
+/// leftmost column, then the topmost row.
+fn pool_plane(
+    g: &Geometry,
+    plane: &[f32],
+    out: &mut [f32],
+    mut from: Option<&mut [u32]>,
+    columns: &mut Columns,
+) {
     let [kh, kw] = g.kernel;
     let [sh, sw] = g.stride;
     let [pt, pl] = g.pad;
-    let [oh, ow] = g.out;
-    for oy in 0..oh {
+    let ow = g.out[1];
+    let Columns { best, row } = columns;
+    for (oy, out) in out.chunks_exact_mut(ow).enumerate() {
         let (y0, y1) = Geometry::window(oy, sh, pt, kh, g.height);
-        for ox in 0..ow {
+        best.fill(f32::NEG_INFINITY);
+        row.fill(y0 as u32);
+        for y in y0..y1 {
+            let input = &plane[y * g.width..][..g.width];
+            if from.is_some() {
+                for ((b, r), &v) in best.iter_mut().zip(row.iter_mut()).zip(input) {
+                    let take = wins(v, *b);
+                    *b = if take { v } else { *b };
+                    *r = if take { y as u32 } else { *r };
+                }
+            } else {
+                best.iter_mut()
+                    .zip(input)
+                    .for_each(|(b, &v)| *b = max(*b, v));
+            }
+        }
+        for (ox, value) in out.iter_mut().enumerate() {
             let (x0, x1) = Geometry::window(ox, sw, pl, kw, g.width);
-            let mut best = f32::NEG_INFINITY;
-            let mut at = y0 * g.width + x0;
-            for y in y0..y1 {
-                for (x, &v) in plane[y * g.width..][x0..x1].iter().enumerate() {
-                    if v > best || v.is_nan() {
-                        best = v;
-                        at = y * g.width + x0 + x;
-                        if v.is_nan() {
-                            break;
-                        }
-                    }
+            let mut at = x0;
+            for x in x0..x1 {
+                if wins(best[x], best[at]) {
+                    at = x;
                 }
             }
-            out[oy * ow + ox] = best;
+            *value = best.get(at).copied().unwrap_or(f32::NEG_INFINITY);
             if let Some(from) = from.as_deref_mut() {
-                from[oy * ow + ox] = at as u32;
+                let y = row.get(at).copied().unwrap_or(y0 as u32) as usize;
+                from[oy * ow + ox] = (y * g.width + at) as u32;
             }
         }
     }
