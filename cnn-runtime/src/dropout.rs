@@ -3,8 +3,8 @@
 //! otherwise the input passes through. On the flex CPU backend the mask comes from a fast
 //! generator (xoshiro256++, one stream per block, in parallel) seeded from burn's device RNG,
 //! so seeded runs stay reproducible; burn-flex draws each element through ChaCha and a
-//! distribution sampler: 105 ms for the seed network's four dropouts at batch 64, against
-//! 14 ms for ours (`examples/layer_times.rs`).
+//! distribution sampler: 102 ms for the seed network's four dropouts at batch 64, against
+//! 16 ms for ours (`examples/layer_times.rs`).
 
 use burn::nn::Dropout;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};

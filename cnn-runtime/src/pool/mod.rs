@@ -1,6 +1,6 @@
 //! The max pooling generated networks call: on the flex CPU backend our own kernels
-//! ([`kernels`]; for the seed network's pools at batch 64, forward and backward, 30 ms
-//! against burn-flex's 51, `examples/layer_times.rs`); elsewhere burn's pooling, with TF SAME's
+//! ([`kernels`]; for the seed network's pools at batch 64, forward and backward, 24 ms
+//! against burn-flex's 41, `examples/layer_times.rs`); elsewhere burn's pooling, with TF SAME's
 //! uneven padding given to it in a form it pools without copying the input ([`symmetric`]).
 
 pub mod kernels;
