@@ -6,7 +6,7 @@
 //! burn-flex runs them and as `cnn::runtime` does (what generated networks call).
 //! `bench/layer_times_torch.py` prints PyTorch's rows.
 //!
-//! `cargo run --release --example layer_times [-- --backend vulkan]`
+//! `cargo run --release --example layer_times [-- --backend vulkan] [--after-conv]`
 
 use std::time::Instant;
 
@@ -39,6 +39,11 @@ struct Args {
     reps: usize,
     #[arg(long, default_value = "flex")]
     backend: Backend,
+    /// Also time each convolution's forward pass on an input that is itself a convolution's
+    /// output (a 1x1 one, its time subtracted), as inside a network: on the GPU, burn leaves
+    /// a convolution's output in channels-last memory.
+    #[arg(long)]
+    after_conv: bool,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -106,7 +111,24 @@ fn conv_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Devic
             })
         );
     }
+    if args.after_conv {
+        row += &format!(
+            "  after a conv: fwd {:.1}",
+            after_conv_ms(&module, shape, args, device)
+        );
+    }
     println!("{row}");
+}
+
+/// Milliseconds of `module`'s forward pass on the output of a 1x1 convolution, less that
+/// convolution's own time.
+fn after_conv_ms(module: &Conv2d, shape: [usize; 4], args: &Args, device: &Device) -> f64 {
+    let channels = shape[1];
+    let before = init::conv2d(Conv2dConfig::new([channels, channels], [1, 1]), device);
+    let both = forward_ms(shape, args.reps, device, |x| {
+        module.forward(before.forward(x))
+    });
+    both - forward_ms(shape, args.reps, device, |x| before.forward(x))
 }
 
 fn linear_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Device) {
