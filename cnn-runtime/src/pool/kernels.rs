@@ -108,7 +108,9 @@ fn pool_plane(
     for (oy, out) in out.chunks_exact_mut(ow).enumerate() {
         let (y0, y1) = Geometry::window(oy, sh, pt, kh, g.height);
         best.fill(f32::NEG_INFINITY);
-        row.fill(y0 as u32);
+        if from.is_some() {
+            row.fill(y0 as u32);
+        }
         for y in y0..y1 {
             let input = &plane[y * g.width..][..g.width];
             if from.is_some() {

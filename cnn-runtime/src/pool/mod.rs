@@ -21,13 +21,16 @@ use crate::sliding::window;
 /// `pool.forward(x)`, computed by the fastest path for `x`'s backend, with the same values and
 /// gradients.
 pub fn max_forward(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
+    if !crate::switch::own_kernels() {
+        return pool.forward(x);
+    }
     #[cfg(feature = "flex")]
-    if let (true, Some(g)) = (crate::switch::own_kernels(), geometry(pool, x.dims()))
+    if let Some(g) = geometry(pool, x.dims())
         && let Some(y) = flex::max_pool2d(&g, &x)
     {
         return y;
     }
-    match symmetric(pool, x.dims()).filter(|_| crate::switch::own_kernels()) {
+    match symmetric(pool, x.dims()) {
         Some(options) => max_pool2d(x, options),
         None => pool.forward(x),
     }
@@ -52,12 +55,10 @@ pub fn symmetric(pool: &MaxPool2d, dims: [usize; 4]) -> Option<MaxPoolOptions<2>
         return None;
     }
     let (kernel, stride) = (pool.kernel_size, pool.stride);
-    let begin = [top, left];
+    let (begin, out) = window(&pool.padding, [height, width], kernel, stride)?;
     let same_size = (0..2).all(|i| {
-        let size = [height, width][i];
-        let uneven_out = (size + begin[i] + [bottom, right][i]).checked_sub(kernel[i]);
-        let ceil_out = ceil_mode_out(size, begin[i], kernel[i], stride[i]);
-        begin[i] <= kernel[i] / 2 && uneven_out.map(|span| span / stride[i] + 1) == ceil_out
+        let ceil_out = ceil_mode_out([height, width][i], begin[i], kernel[i], stride[i]);
+        begin[i] <= kernel[i] / 2 && ceil_out == Some(out[i])
     });
     same_size.then(|| {
         MaxPoolOptions::new(kernel)
