@@ -55,6 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let network = cnn::arch::check(SeedNet::ARCH_JSON, &overrides)?;
     let device = args.backend.device()?.autodiff();
+    // Our convolution runs on every backend; our dropout on flex only.
     let ours = args.backend == Backend::Flex;
     let theirs = if ours { "burn-flex" } else { "burn" };
     let second = "cnn::runtime fwd/dx/dw";
@@ -68,7 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for layer in &network.layers {
         let shape = batch_shape(layer.input, args.batch_size);
         match &layer.layer {
-            Layer::Conv(_) => conv_row(layer, shape, &args, &device, ours),
+            Layer::Conv(_) => conv_row(layer, shape, &args, &device),
             Layer::Pool(_) => pool_row(layer, shape, &args, &device),
             Layer::Dense(_) => linear_row(layer, shape, &args, &device),
         }
@@ -80,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn conv_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Device, ours: bool) {
+fn conv_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Device) {
     let Layer::Conv(c) = &layer.layer else { return };
     let [top, left, bottom, right] = layer.pads;
     let config = Conv2dConfig::new([layer.input_channels(), c.num_output], c.kernel_size)
@@ -100,17 +101,14 @@ fn conv_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Devic
         "conv {}->{} k{} @{}",
         shape[1], c.num_output, c.kernel_size[0], shape[2]
     );
-    let mut row = format!("{:<7} {what:<28} {:>22}", layer.field, ms(burn));
-    if ours {
-        let fast = three_times(&module, shape, args.reps, device, conv::forward, weight);
-        row += &format!(
-            " {:>24}  max |diff| {:.1e}",
-            ms(fast),
-            max_diff(shape, device, |x| {
-                module.forward(x.clone()) - conv::forward(&module, x)
-            })
-        );
-    }
+    let fast = three_times(&module, shape, args.reps, device, conv::forward, weight);
+    let [y, dx, dw] = conv_diffs(&module, shape, device);
+    let mut row = format!(
+        "{:<7} {what:<28} {:>22} {:>24}  max |diff| {y:.1e} / {dx:.1e} / {dw:.1e}",
+        layer.field,
+        ms(burn),
+        ms(fast)
+    );
     if args.after_conv {
         row += &format!(
             "  after a conv: fwd {:.1}",
@@ -226,6 +224,26 @@ fn max_diff(
     difference: impl Fn(Tensor<4>) -> Tensor<4>,
 ) -> f32 {
     difference(input(shape, device)).abs().max().into_scalar()
+}
+
+/// The largest absolute differences between burn's convolution and ours in the output, the
+/// input gradient and the weight gradient, for a random input and upstream gradient.
+fn conv_diffs(module: &Conv2d, shape: [usize; 4], device: &Device) -> [f32; 3] {
+    let x = input(shape, device).require_grad();
+    let (theirs, ours) = (module.forward(x.clone()), conv::forward(module, x.clone()));
+    let upstream = Tensor::<4>::random(theirs.dims(), Distribution::Default, device);
+    let grads = |y: Tensor<4>| (y * upstream.clone()).sum().backward();
+    let (g_theirs, g_ours) = (grads(theirs.clone()), grads(ours.clone()));
+    let diff = |a: Tensor<4>, b: Tensor<4>| (a - b).abs().max().into_scalar::<f32>();
+    let grad_diff = |param: &Tensor<4>| match (param.grad(&g_theirs), param.grad(&g_ours)) {
+        (Some(a), Some(b)) => diff(a, b),
+        _ => f32::NAN,
+    };
+    [
+        diff(theirs, ours),
+        grad_diff(&x),
+        grad_diff(&module.weight.val()),
+    ]
 }
 
 /// A random input, already computed, so that timing it is not timing its generation.

@@ -1,6 +1,8 @@
 //! The convolution generated networks call: on the flex CPU backend, our own kernels for the
-//! forward pass and both gradients ([`kernels`]); on every other backend, or for options the
-//! kernels do not cover (dilation, groups), burn's `Conv2d::forward`.
+//! forward pass and both gradients ([`kernels`]); on wgpu devices, stride-1 convolutions as
+//! the input gradient of their turned convolution (module `turned`: burn's matmul-based
+//! input gradient instead of its direct forward kernel); elsewhere, or for options these do
+//! not cover (dilation, groups), burn's `Conv2d::forward`.
 //!
 //! Measured on the seed network (batch 64, 2 cores, `cargo run --release --example
 //! layer_times`): burn-flex's weight gradient runs a GEMM only as wide as the kernel has taps;
@@ -12,6 +14,8 @@ mod rows;
 
 #[cfg(feature = "flex")]
 mod flex;
+#[cfg(any(test, feature = "wgpu"))]
+mod turned;
 
 use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
@@ -32,7 +36,41 @@ pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     {
         return y;
     }
+    #[cfg(feature = "wgpu")]
+    if let Some(y) = cube(conv, &x) {
+        return y;
+    }
     conv.forward(x)
+}
+
+/// On wgpu (Vulkan, Metal, DX12): stride-1 convolutions as [`turned`] ones. (Not on CUDA,
+/// where burn has tensor-core forward convolutions and this was never measured.)
+#[cfg(feature = "wgpu")]
+fn cube(conv: &Conv2d, x: &Tensor<4>) -> Option<Tensor<4>> {
+    use burn::backend::Cube;
+    use burn::backend::autodiff::checkpoint::strategy::{BalancedCheckpointing, NoCheckpointing};
+    if !on_wgpu(x.device().as_dispatch())
+        || !crate::switch::own_kernels()
+        || x.dtype() != burn::tensor::DType::F32
+    {
+        return None;
+    }
+    let g = geometry(conv, x.dims())?;
+    let (weight, bias) = (conv.weight.val(), conv.bias.as_ref()?.val());
+    turned::conv2d::<Cube, NoCheckpointing>(&g, x, &weight, &bias)
+        .or_else(|| turned::conv2d::<Cube, BalancedCheckpointing>(&g, x, &weight, &bias))
+}
+
+/// Whether `device` is a wgpu device, with or without autodiff.
+#[cfg(feature = "wgpu")]
+fn on_wgpu(device: &burn::backend::DispatchDevice) -> bool {
+    use burn::backend::{CubeDevice, DispatchDevice};
+    match device {
+        DispatchDevice::Cube(CubeDevice::Wgpu(_)) => true,
+        DispatchDevice::Autodiff(inner) => on_wgpu(inner),
+        #[allow(unreachable_patterns)]
+        _ => false,
+    }
 }
 
 /// The sizes of `conv` applied to an input of shape `dims`, when the kernels support it:
