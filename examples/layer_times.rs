@@ -18,7 +18,7 @@ use cnn::burn::nn::loss::CrossEntropyLossConfig;
 use cnn::burn::nn::pool::{AvgPool2dConfig, MaxPool2dConfig};
 use cnn::burn::nn::{DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
 use cnn::burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
-use cnn::burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use cnn::burn::tensor::{DType, Device, Distribution, Int, Tensor, TensorData};
 use cnn::runtime::{Backend, Network, conv, dropout, init, pool};
 
 #[global_allocator]
@@ -44,6 +44,27 @@ struct Args {
     /// a convolution's output in channels-last memory.
     #[arg(long)]
     after_conv: bool,
+    /// Element type of the convolution rows (each input is cast to it inside the timed
+    /// forward pass): whether half precision reaches the GPU's tensor cores.
+    #[arg(long, value_enum, default_value_t = ConvDType::F32)]
+    conv_dtype: ConvDType,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum ConvDType {
+    F32,
+    F16,
+    Bf16,
+}
+
+impl From<ConvDType> for DType {
+    fn from(dtype: ConvDType) -> Self {
+        match dtype {
+            ConvDType::F32 => DType::F32,
+            ConvDType::F16 => DType::F16,
+            ConvDType::Bf16 => DType::BF16,
+        }
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -87,22 +108,18 @@ fn conv_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Devic
     let config = Conv2dConfig::new([layer.input_channels(), c.num_output], c.kernel_size)
         .with_stride(c.stride)
         .with_padding(PaddingConfig2d::Explicit(top, left, bottom, right));
-    let module = init::conv2d(config, device);
+    let dtype = DType::from(args.conv_dtype);
+    let module = cast(init::conv2d(config, device), dtype);
     let weight = |m: &Conv2d, y: Tensor<4>| m.weight.val().grad(&y.sum().backward());
-    let burn = three_times(
-        &module,
-        shape,
-        args.reps,
-        device,
-        |m, x| m.forward(x),
-        weight,
-    );
+    let theirs = |m: &Conv2d, x: Tensor<4>| m.forward(x.cast(dtype));
+    let ours = |m: &Conv2d, x: Tensor<4>| conv::forward(m, x.cast(dtype));
+    let burn = three_times(&module, shape, args.reps, device, theirs, weight);
     let what = format!(
         "conv {}->{} k{} @{}",
         shape[1], c.num_output, c.kernel_size[0], shape[2]
     );
-    let fast = three_times(&module, shape, args.reps, device, conv::forward, weight);
-    let [y, dx, dw] = conv_diffs(&module, shape, device);
+    let fast = three_times(&module, shape, args.reps, device, ours, weight);
+    let [y, dx, dw] = conv_diffs(&module, shape, dtype, device);
     let mut row = format!(
         "{:<7} {what:<28} {:>22} {:>24}  max |diff| {y:.1e} / {dx:.1e} / {dw:.1e}",
         layer.field,
@@ -118,15 +135,28 @@ fn conv_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Devic
     println!("{row}");
 }
 
+/// `module` with its parameters cast to `dtype`.
+fn cast(mut module: Conv2d, dtype: DType) -> Conv2d {
+    // A cast is not a leaf: detached and tracked again, the parameters keep their gradients.
+    let leaf = |t: Tensor<4>| t.cast(dtype).detach().require_grad();
+    module.weight = module.weight.map(leaf);
+    module.bias = module
+        .bias
+        .map(|b| b.map(|b| b.cast(dtype).detach().require_grad()));
+    module
+}
+
 /// Milliseconds of `module`'s forward pass on the output of a 1x1 convolution, less that
 /// convolution's own time.
 fn after_conv_ms(module: &Conv2d, shape: [usize; 4], args: &Args, device: &Device) -> f64 {
     let channels = shape[1];
-    let before = init::conv2d(Conv2dConfig::new([channels, channels], [1, 1]), device);
+    let dtype = DType::from(args.conv_dtype);
+    let config = Conv2dConfig::new([channels, channels], [1, 1]);
+    let before = cast(init::conv2d(config, device), dtype);
     let both = forward_ms(shape, args.reps, device, |x| {
-        module.forward(before.forward(x))
+        module.forward(before.forward(x.cast(dtype)))
     });
-    both - forward_ms(shape, args.reps, device, |x| before.forward(x))
+    both - forward_ms(shape, args.reps, device, |x| before.forward(x.cast(dtype)))
 }
 
 fn linear_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Device) {
@@ -228,13 +258,14 @@ fn max_diff(
 
 /// The largest absolute differences between burn's convolution and ours in the output, the
 /// input gradient and the weight gradient, for a random input and upstream gradient.
-fn conv_diffs(module: &Conv2d, shape: [usize; 4], device: &Device) -> [f32; 3] {
-    let x = input(shape, device).require_grad();
+fn conv_diffs(module: &Conv2d, shape: [usize; 4], dtype: DType, device: &Device) -> [f32; 3] {
+    let x = input(shape, device).cast(dtype).require_grad();
     let (theirs, ours) = (module.forward(x.clone()), conv::forward(module, x.clone()));
-    let upstream = Tensor::<4>::random(theirs.dims(), Distribution::Default, device);
+    let upstream = Tensor::<4>::random(theirs.dims(), Distribution::Default, device).cast(dtype);
     let grads = |y: Tensor<4>| (y * upstream.clone()).sum().backward();
     let (g_theirs, g_ours) = (grads(theirs.clone()), grads(ours.clone()));
-    let diff = |a: Tensor<4>, b: Tensor<4>| (a - b).abs().max().into_scalar::<f32>();
+    let diff =
+        |a: Tensor<4>, b: Tensor<4>| (a - b).abs().max().cast(DType::F32).into_scalar::<f32>();
     let grad_diff = |param: &Tensor<4>| match (param.grad(&g_theirs), param.grad(&g_ours)) {
         (Some(a), Some(b)) => diff(a, b),
         _ => f32::NAN,

@@ -49,9 +49,7 @@ pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 fn cube(conv: &Conv2d, x: &Tensor<4>) -> Option<Tensor<4>> {
     use burn::backend::Cube;
     use burn::backend::autodiff::checkpoint::strategy::{BalancedCheckpointing, NoCheckpointing};
-    if !on_wgpu(x.device().as_dispatch())
-        || !crate::switch::own_kernels()
-        || x.dtype() != burn::tensor::DType::F32
+    if !on_wgpu(x.device().as_dispatch()) || !crate::switch::own_kernels() || !x.dtype().is_float()
     {
         return None;
     }

@@ -109,7 +109,7 @@ fn forward<B: Backend>(
     // kernel [channels, filters, kh, kw], each tap at its mirrored position.
     let kernel = B::float_flip(B::float_swap_dims(weight, 0, 1), &[2, 3]);
     // Its input only lends its shape: the gradient is taken with respect to it.
-    let like = B::float_empty(output_shape(g), &device, FloatDType::F32);
+    let like = B::float_empty(output_shape(g), &device, FloatDType::from(x.dtype()));
     let y = B::conv2d_x_backward(like, kernel, x, turned.clone());
     let bias = B::float_reshape(bias, Shape::new([1, g.filters, 1, 1]));
     B::float_add(y, bias)
@@ -184,7 +184,7 @@ mod tests {
     use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
     use burn::nn::PaddingConfig2d;
     use burn::nn::conv::{Conv2d, Conv2dConfig};
-    use burn::tensor::{Device, Distribution, Tolerance};
+    use burn::tensor::{DType, Device, Distribution, Tolerance};
 
     /// Kernel, stride and explicit padding (top, left, bottom, right) on a 7x6 input.
     const CASES: [([usize; 2], [usize; 2], [usize; 4]); 6] = [
@@ -248,6 +248,22 @@ mod tests {
             let b = conv.bias.as_ref().unwrap();
             assert_close(b.grad(&got).unwrap(), b.grad(&expected).unwrap(), &case);
         }
+    }
+
+    #[test]
+    fn half_precision_keeps_its_element_type() {
+        let device = Device::flex();
+        let (kernel, stride, pads) = CASES[1];
+        let mut conv = layer(kernel, stride, pads, &device);
+        conv.weight = conv.weight.map(|w| w.cast(DType::F16));
+        conv.bias = conv.bias.map(|b| b.map(|b| b.cast(DType::F16)));
+        let x = Tensor::<4>::random([2, 3, 7, 6], Distribution::Default, &device).cast(DType::F16);
+        let got = turned(&conv, x.clone()).expect("a turned form");
+        assert_eq!(got.dtype(), DType::F16);
+        let expected = conv.forward(x);
+        let (got, expected) = (got.cast(DType::F32), expected.cast(DType::F32));
+        got.into_data()
+            .assert_approx_eq::<f32>(&expected.into_data(), Tolerance::absolute(2e-2));
     }
 
     #[test]
