@@ -2,11 +2,13 @@
 //! fully connected layer the forward pass, the input gradient and the weight gradient; for
 //! pooling the forward pass and the input gradient; for dropout the forward pass; and one Adam
 //! step over the whole network. Each is timed to completion (the result read back), median of
-//! `--reps` runs, in milliseconds. On flex, convolutions and dropouts are timed both as
-//! burn-flex runs them and as `cnn::runtime` does (what generated networks call).
+//! `--reps` runs, in milliseconds. Convolutions (and, on flex, dropouts) are timed both as
+//! burn runs them and as `cnn::runtime` does (what generated networks call), with the largest
+//! differences between the two in the output and the input and weight gradients.
 //! `bench/layer_times_torch.py` prints PyTorch's rows.
 //!
-//! `cargo run --release --example layer_times [-- --backend vulkan] [--after-conv]`
+//! `cargo run --release --example layer_times [-- --backend vulkan] [--after-conv]
+//! [--conv-dtype f16]`
 
 use std::time::Instant;
 

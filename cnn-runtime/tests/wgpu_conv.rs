@@ -1,0 +1,53 @@
+//! `cnn_runtime::conv::forward` against burn's own convolution on a wgpu device: values and
+//! the input, weight and bias gradients, over kernel shapes and paddings that the GPU path
+//! rewrites (TF SAME's uneven padding included) and one it leaves to burn (strided).
+//!
+//! Needs a GPU, or Mesa's software one (`llvmpipe`; a few minutes there, most of them
+//! autotuning), so it is ignored by default and CI, which builds for the CPU only, skips it:
+//!
+//! `cargo test --release -p cnn-runtime --no-default-features --features wgpu --test wgpu_conv -- --ignored`
+#![cfg(feature = "wgpu")]
+
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::tensor::{Device, DeviceKind, Distribution, Tensor, Tolerance};
+use cnn_runtime::conv;
+
+/// Kernel, stride and padding (top, left, bottom, right) on a 7x6 input.
+const CASES: [([usize; 2], [usize; 2], [usize; 4]); 5] = [
+    ([3, 3], [1, 1], [1, 1, 1, 1]),
+    ([5, 5], [1, 1], [2, 2, 2, 2]),
+    ([2, 2], [1, 1], [0, 0, 1, 1]),
+    ([4, 2], [1, 1], [1, 0, 2, 1]),
+    ([3, 3], [2, 2], [1, 1, 1, 1]),
+];
+
+fn assert_close<const D: usize>(got: Tensor<D>, expected: Tensor<D>) {
+    assert_eq!(got.dims(), expected.dims());
+    got.into_data()
+        .assert_approx_eq::<f32>(&expected.into_data(), Tolerance::absolute(1e-4));
+}
+
+#[test]
+#[ignore = "needs a wgpu device; minutes on a software one"]
+fn gpu_convolutions_match_burns() {
+    let device = Device::wgpu(DeviceKind::DefaultDevice).autodiff();
+    for (kernel, stride, [top, left, bottom, right]) in CASES {
+        let layer: Conv2d = Conv2dConfig::new([3, 4], kernel)
+            .with_stride(stride)
+            .with_padding(PaddingConfig2d::Explicit(top, left, bottom, right))
+            .init(&device);
+        let x = Tensor::<4>::random([2, 3, 7, 6], Distribution::Default, &device).require_grad();
+        let expected = layer.forward(x.clone());
+        let got = conv::forward(&layer, x.clone());
+        assert_close(got.clone(), expected.clone());
+        let upstream = Tensor::random(got.dims(), Distribution::Default, &device);
+        let grads = |y: Tensor<4>| (y * upstream.clone()).sum().backward();
+        let (got, expected) = (grads(got), grads(expected));
+        assert_close(x.grad(&got).unwrap(), x.grad(&expected).unwrap());
+        let w = &layer.weight;
+        assert_close(w.grad(&got).unwrap(), w.grad(&expected).unwrap());
+        let b = layer.bias.as_ref().unwrap();
+        assert_close(b.grad(&got).unwrap(), b.grad(&expected).unwrap());
+    }
+}
