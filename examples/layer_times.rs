@@ -366,9 +366,11 @@ fn batch_shape(shape: Shape, batch: usize) -> [usize; 4] {
     }
 }
 
-/// Waits for `t`: reads back its sum (one value, so the transfer costs nothing).
+/// Waits for `t`: reads back its sum (one value, so the transfer costs nothing). The bytes
+/// must be touched: on GPUs `into_data` returns before the device has computed them.
 fn sync<const D: usize>(t: Tensor<D>) {
-    let _ = t.sum().into_data();
+    let sum = t.sum().into_data();
+    std::hint::black_box(sum.as_bytes());
 }
 
 fn timed(f: impl FnOnce()) -> f64 {
