@@ -30,7 +30,7 @@ pub struct ExperimentArgs {
     /// L2 weight decay (0 turns it off).
     #[arg(long, default_value_t = 1e-3)]
     pub weight_decay: f64,
-    /// Learning-rate schedule: constant, step:EVERY:GAMMA or cosine[:MIN].
+    /// Learning-rate schedule: constant, step:EVERY:GAMMA, cosine or cosine:MIN.
     #[arg(long, default_value = "constant")]
     pub schedule: String,
     /// Stop when the validation loss has not improved for this many epochs.
@@ -57,7 +57,7 @@ pub struct ExperimentArgs {
     /// Compute backend: flex, ndarray, wgpu or cuda (compiled in by cargo features).
     #[arg(long, default_value_t = Backend::default())]
     pub backend: Backend,
-    /// Run directory [default: runs/<example>-<timestamp>].
+    /// Run directory [default: runs/EXAMPLE-TIMESTAMP].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Continue the run in this directory from its last checkpoint.

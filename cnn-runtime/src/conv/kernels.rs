@@ -1,7 +1,7 @@
 //! Convolution by GEMM on `f32` slices in NCHW layout: [`forward`] and [`backward`] pick, per
-//! geometry, kernel rows ([`super::rows`], for feature maps of 128 pixels or more) or im2col
+//! geometry, kernel rows (module `rows`, for feature maps of 128 pixels or more) or im2col
 //! (below), and run the input gradient of a stride-1 convolution as a forward convolution
-//! ([`transposed`]).
+//! (`transposed`).
 //!
 //! im2col: a task takes a group of images (rayon across groups, a single-threaded GEMM inside), their
 //! patches side by side, so that every GEMM is wide: `[filters, patch] x [patch, columns]`
@@ -71,8 +71,8 @@ impl Geometry {
         }
     }
 
-    /// Images per task: enough for about [`COLUMNS`] GEMM columns, but a group per thread
-    /// and patches that stay in cache ([`PATCH_VALUES`]).
+    /// Images per task: enough for about `COLUMNS` GEMM columns, but a group per thread
+    /// and patches that stay in cache (`PATCH_VALUES`).
     pub fn group(&self) -> usize {
         let wanted = COLUMNS.div_ceil(self.pixels().max(1));
         let per_thread = self.batch.div_ceil(rayon::current_num_threads());
@@ -248,7 +248,7 @@ fn max_index([rows, cols]: [usize; 2], [row, col]: [usize; 2]) -> usize {
 }
 
 /// The convolution of `x` (`[batch, channels, height, width]`) with `weight`, plus `bias`, by
-/// kernel rows ([`super::rows`]) where that suits `g`, else by im2col.
+/// kernel rows (module `rows`) where that suits `g`, else by im2col.
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     if rows::suits(g) {
         rows::forward(g, x, weight, bias)
@@ -418,7 +418,7 @@ fn add(sum: &mut [f32], other: &[f32]) {
 
 /// The gradients of a convolution given the gradient `grad` of its output, by kernel rows
 /// where that suits `g`, else by im2col; for stride 1 and maps large enough for kernel rows,
-/// the input gradient as the forward convolution of `grad` that [`transposed`] describes.
+/// the input gradient as the forward convolution of `grad` that `transposed` describes.
 pub fn backward(
     g: &Geometry,
     x: &[f32],
