@@ -50,6 +50,11 @@ impl Backend {
         }
     }
 
+    /// Whether the backend runs on a GPU, where the first batches compile and autotune kernels.
+    pub fn is_gpu(self) -> bool {
+        matches!(self, Backend::Wgpu | Backend::Vulkan | Backend::Cuda)
+    }
+
     /// Whether this build can run the backend.
     pub fn is_compiled(self) -> bool {
         match self {

@@ -54,7 +54,7 @@ pub struct ExperimentArgs {
     pub standardize: bool,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Compute backend: flex, ndarray, wgpu or cuda (compiled in by cargo features).
+    /// Compute backend: flex, ndarray, wgpu, vulkan or cuda (compiled in by cargo features).
     #[arg(long, default_value_t = Backend::default())]
     pub backend: Backend,
     /// Run directory [default: runs/EXAMPLE-TIMESTAMP].
@@ -120,6 +120,13 @@ pub fn run<M: Network>(
         args.backend,
         dir.display()
     );
+    if args.backend.is_gpu() {
+        println!(
+            "the first batches compile and autotune GPU kernels (about a minute with a cold \
+             cache); later runs reuse the cache (target/environment/ of the Cargo project \
+             around the working directory, else ~/.cache/cubecl/)"
+        );
+    }
     let mut console = Console::default();
     let mut trainer = Trainer {
         config: config.clone(),
