@@ -1,18 +1,15 @@
-//! The [`kernels`] as a burn operation on the flex backend, with and without autodiff, through
-//! burn's backend-extension API (`Tensor::try_into_primitive`, burn-autodiff's `Backward`).
+//! The [`kernels`] as a burn operation on the flex backend, with and without autodiff
+//! (recorded by [`op`]).
 
 use burn::backend::Flex;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::{
-    BalancedCheckpointing, CheckpointStrategy, NoCheckpointing,
-};
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::autodiff::{Autodiff, NodeId};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::tensor::Tensor;
 
 use super::kernels::{self, Geometry, Wanted};
+use super::op;
 use crate::flex_tensor::{is_f32, tensor, values};
 
 /// The convolution on flex tensors, or `None` when the tensors live elsewhere (another
@@ -26,51 +23,9 @@ pub fn conv2d(
     if !(is_f32(x) && is_f32(weight) && is_f32(bias)) {
         return None;
     }
-    plain(g, x, weight, bias)
-        .or_else(|| tracked::<NoCheckpointing>(g, x, weight, bias))
-        .or_else(|| tracked::<BalancedCheckpointing>(g, x, weight, bias))
-}
-
-/// Inference: no autodiff.
-fn plain(g: &Geometry, x: &Tensor<4>, weight: &Tensor<4>, bias: &Tensor<1>) -> Option<Tensor<4>> {
-    let x = x.clone().try_into_primitive::<Flex>().ok()?;
-    let weight = weight.clone().try_into_primitive::<Flex>().ok()?;
-    let bias = bias.clone().try_into_primitive::<Flex>().ok()?;
-    Some(Tensor::from_primitive::<Flex>(forward(
-        g, &x, &weight, &bias,
-    )))
-}
-
-/// Training: records a node whose backward runs [`kernels::backward`].
-fn tracked<C>(
-    g: &Geometry,
-    x: &Tensor<4>,
-    weight: &Tensor<4>,
-    bias: &Tensor<1>,
-) -> Option<Tensor<4>>
-where
-    C: CheckpointStrategy,
-    burn::backend::DispatchTensor: burn::backend::DispatchKindConversion<Autodiff<Flex, C>>,
-{
-    let x = x.clone().try_into_primitive::<Autodiff<Flex, C>>().ok()?;
-    let weight = weight
-        .clone()
-        .try_into_primitive::<Autodiff<Flex, C>>()
-        .ok()?;
-    let bias = bias
-        .clone()
-        .try_into_primitive::<Autodiff<Flex, C>>()
-        .ok()?;
-    let output = forward(g, x.primitive(), weight.primitive(), bias.primitive());
-    let nodes = [x.node(), weight.node(), bias.node()];
-    let result = match ConvBackward.prepare::<C>(nodes).compute_bound().stateful() {
-        OpsKind::Tracked(mut prep) => {
-            let state = (prep.checkpoint(&x), prep.checkpoint(&weight), *g);
-            prep.finish(state, output)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(output),
-    };
-    Some(Tensor::from_primitive::<Autodiff<Flex, C>>(result))
+    let by_kernels =
+        |x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor| forward(g, x, weight, bias);
+    op::conv2d::<Flex, _>(g, x, weight, bias, by_kernels, ConvBackward)
 }
 
 fn forward(g: &Geometry, x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor) -> FlexTensor {
@@ -78,12 +33,11 @@ fn forward(g: &Geometry, x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor)
     tensor(out, vec![g.batch, g.filters, g.out[0], g.out[1]])
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 struct ConvBackward;
 
 impl Backward<Flex, 3> for ConvBackward {
-    /// Checkpointed input and weights, and the sizes.
-    type State = (NodeId, NodeId, Geometry);
+    type State = op::State;
 
     fn backward(
         self,

@@ -14,6 +14,8 @@ mod rows;
 
 #[cfg(feature = "flex")]
 mod flex;
+#[cfg(any(test, feature = "flex", feature = "wgpu"))]
+mod op;
 #[cfg(any(test, feature = "wgpu"))]
 mod turned;
 
@@ -27,36 +29,32 @@ use crate::sliding::window;
 /// `conv.forward(x)`, computed by the fastest path for `x`'s backend. Gives the same values
 /// and gradients as burn's (checked in `tests/generated_vs_handwritten.rs`).
 pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    #[cfg(feature = "flex")]
+    #[cfg(any(feature = "flex", feature = "wgpu"))]
     if let (true, Some(g), Some(bias)) = (
         crate::switch::own_kernels(),
         geometry(conv, x.dims()),
         &conv.bias,
-    ) && let Some(y) = flex::conv2d(&g, &x, &conv.weight.val(), &bias.val())
+    ) && let Some(y) = own(&g, &x, &conv.weight.val(), &bias.val())
     {
-        return y;
-    }
-    #[cfg(feature = "wgpu")]
-    if let Some(y) = cube(conv, &x) {
         return y;
     }
     conv.forward(x)
 }
 
-/// On wgpu (Vulkan, Metal, DX12): stride-1 convolutions as [`turned`] ones. (Not on CUDA,
-/// where burn has tensor-core forward convolutions and this was never measured.)
-#[cfg(feature = "wgpu")]
-fn cube(conv: &Conv2d, x: &Tensor<4>) -> Option<Tensor<4>> {
-    use burn::backend::Cube;
-    use burn::backend::autodiff::checkpoint::strategy::{BalancedCheckpointing, NoCheckpointing};
-    if !on_wgpu(x.device().as_dispatch()) || !crate::switch::own_kernels() || !x.dtype().is_float()
-    {
-        return None;
+/// Our convolution for the backend `x` lives on: the flex kernels, or on wgpu (Vulkan, Metal,
+/// DX12) stride-1 convolutions as [`turned`] ones (not on CUDA, where burn has tensor-core
+/// forward convolutions and this was never measured).
+#[cfg(any(feature = "flex", feature = "wgpu"))]
+fn own(g: &Geometry, x: &Tensor<4>, weight: &Tensor<4>, bias: &Tensor<1>) -> Option<Tensor<4>> {
+    #[cfg(feature = "flex")]
+    if let Some(y) = flex::conv2d(g, x, weight, bias) {
+        return Some(y);
     }
-    let g = geometry(conv, x.dims())?;
-    let (weight, bias) = (conv.weight.val(), conv.bias.as_ref()?.val());
-    turned::conv2d::<Cube, NoCheckpointing>(&g, x, &weight, &bias)
-        .or_else(|| turned::conv2d::<Cube, BalancedCheckpointing>(&g, x, &weight, &bias))
+    #[cfg(feature = "wgpu")]
+    if on_wgpu(x.device().as_dispatch()) && x.dtype().is_float() {
+        return turned::conv2d::<burn::backend::Cube>(g, x, weight, bias);
+    }
+    None
 }
 
 /// Whether `device` is a wgpu device, with or without autodiff.

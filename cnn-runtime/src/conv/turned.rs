@@ -8,24 +8,25 @@
 //! convolutions at 20.8 ms forward against 2.7 ms as input gradients, the same multiply-adds.
 //! The backward pass here is burn's own (`conv2d_x_backward`, `conv2d_weight_backward`).
 //!
-//! Generic over the backend so that the unit tests check it on flex against burn's `conv2d`.
+//! Generic over the backend so that the unit tests check it on flex against burn's `conv2d`;
+//! recorded as a burn operation by [`op`].
 
 use burn::backend::Backend;
+use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::checkpoint::strategy::{BalancedCheckpointing, NoCheckpointing};
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::autodiff::{Autodiff, NodeId};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{DispatchKindConversion, DispatchTensor, FloatDType, Shape, TensorMetadata};
 use burn::tensor::Tensor;
 use burn::tensor::ops::ConvOptions;
 
-use super::Geometry;
+use super::{Geometry, op};
 
 /// The convolution on backend `B`'s tensors, or `None` when they live on another backend or
 /// the geometry has no turned form (strided, or padded by a kernel size or more).
-pub fn conv2d<B, C>(
+pub fn conv2d<B>(
     g: &Geometry,
     x: &Tensor<4>,
     weight: &Tensor<4>,
@@ -33,67 +34,15 @@ pub fn conv2d<B, C>(
 ) -> Option<Tensor<4>>
 where
     B: Backend,
-    C: CheckpointStrategy,
-    DispatchTensor: DispatchKindConversion<B> + DispatchKindConversion<Autodiff<B, C>>,
+    DispatchTensor: DispatchKindConversion<B>
+        + DispatchKindConversion<Autodiff<B, NoCheckpointing>>
+        + DispatchKindConversion<Autodiff<B, BalancedCheckpointing>>,
 {
     let turned = turned_options(g)?;
-    plain::<B>(g, &turned, x, weight, bias).or_else(|| tracked::<B, C>(g, &turned, x, weight, bias))
-}
-
-/// Inference: no autodiff.
-fn plain<B: Backend>(
-    g: &Geometry,
-    turned: &ConvOptions<2>,
-    x: &Tensor<4>,
-    weight: &Tensor<4>,
-    bias: &Tensor<1>,
-) -> Option<Tensor<4>>
-where
-    DispatchTensor: DispatchKindConversion<B>,
-{
-    let x = x.clone().try_into_primitive::<B>().ok()?;
-    let weight = weight.clone().try_into_primitive::<B>().ok()?;
-    let bias = bias.clone().try_into_primitive::<B>().ok()?;
-    let y = forward::<B>(g, turned, x, weight, bias);
-    Some(Tensor::from_primitive::<B>(y))
-}
-
-/// Training: records a node whose backward runs burn's convolution gradients.
-fn tracked<B, C>(
-    g: &Geometry,
-    turned: &ConvOptions<2>,
-    x: &Tensor<4>,
-    weight: &Tensor<4>,
-    bias: &Tensor<1>,
-) -> Option<Tensor<4>>
-where
-    B: Backend,
-    C: CheckpointStrategy,
-    DispatchTensor: DispatchKindConversion<Autodiff<B, C>>,
-{
-    let x = x.clone().try_into_primitive::<Autodiff<B, C>>().ok()?;
-    let weight = weight.clone().try_into_primitive::<Autodiff<B, C>>().ok()?;
-    let bias = bias.clone().try_into_primitive::<Autodiff<B, C>>().ok()?;
-    let output = forward::<B>(
-        g,
-        turned,
-        x.primitive().clone(),
-        weight.primitive().clone(),
-        bias.primitive().clone(),
-    );
-    let nodes = [x.node(), weight.node(), bias.node()];
-    let result = match TurnedBackward
-        .prepare::<C>(nodes)
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(mut prep) => {
-            let state = (prep.checkpoint(&x), prep.checkpoint(&weight), *g);
-            prep.finish(state, output)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(output),
+    let as_gradient = |x: &FloatTensor<B>, weight: &FloatTensor<B>, bias: &FloatTensor<B>| {
+        forward::<B>(g, &turned, x.clone(), weight.clone(), bias.clone())
     };
-    Some(Tensor::from_primitive::<Autodiff<B, C>>(result))
+    op::conv2d::<B, _>(g, x, weight, bias, as_gradient, TurnedBackward)
 }
 
 /// `conv2d(x, weight) + bias`, as the input gradient of the turned convolution at `x`.
@@ -143,12 +92,11 @@ fn end_pad(g: &Geometry, i: usize) -> usize {
     ((g.out[i] - 1) * g.stride[i] + g.kernel[i]).saturating_sub(size + g.pad[i])
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 struct TurnedBackward;
 
 impl<B: Backend> Backward<B, 3> for TurnedBackward {
-    /// Checkpointed input and weights, and the sizes.
-    type State = (NodeId, NodeId, Geometry);
+    type State = op::State;
 
     fn backward(
         self,
@@ -181,7 +129,6 @@ impl<B: Backend> Backward<B, 3> for TurnedBackward {
 mod tests {
     use super::*;
     use burn::backend::Flex;
-    use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
     use burn::nn::PaddingConfig2d;
     use burn::nn::conv::{Conv2d, Conv2dConfig};
     use burn::tensor::{DType, Device, Distribution, Tolerance};
@@ -208,7 +155,7 @@ mod tests {
     fn turned(conv: &Conv2d, x: Tensor<4>) -> Option<Tensor<4>> {
         let g = super::super::geometry(conv, x.dims())?;
         let bias = conv.bias.as_ref()?.val();
-        conv2d::<Flex, NoCheckpointing>(&g, &x, &conv.weight.val(), &bias)
+        conv2d::<Flex>(&g, &x, &conv.weight.val(), &bias)
     }
 
     fn assert_close<const D: usize>(got: Tensor<D>, expected: Tensor<D>, what: &str) {
