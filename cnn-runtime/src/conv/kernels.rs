@@ -400,15 +400,21 @@ pub(super) fn by_groups<W: Send>(
         None => (0..g.batch.div_ceil(group)).map(|_| None).collect(),
     };
     let new = || Sums::new(g, wanted, work());
-    let sums = slices
-        .into_par_iter()
-        .enumerate()
-        .fold(new, |mut sums, (k, dx)| {
-            task(&mut sums, k * group, dx);
+    // A fixed run of groups per thread, their sums added up in order: a rayon fold would add
+    // them in an order that depends on work stealing, and runs with one seed would drift apart.
+    let mut tasks: Vec<_> = slices.into_iter().enumerate().collect();
+    let per_thread = tasks.len().div_ceil(rayon::current_num_threads()).max(1);
+    let partial: Vec<Sums<W>> = tasks
+        .par_chunks_mut(per_thread)
+        .map(|run| {
+            let mut sums = new();
+            for (k, dx) in run {
+                task(&mut sums, *k * group, dx.take());
+            }
             sums
         })
-        .reduce_with(Sums::merge)
-        .unwrap_or_else(new);
+        .collect();
+    let sums = partial.into_iter().reduce(Sums::merge).unwrap_or_else(new);
     (dx, sums)
 }
 
@@ -721,6 +727,44 @@ mod tests {
             let input = backward(&g, &x, &w, &grad, wanted(true, false, false));
             assert!(input.weight.is_none() && input.bias.is_none());
             close(input.x.as_deref().unwrap(), all.x.as_deref().unwrap());
+        }
+    }
+
+    /// With the same inputs and number of threads, bit-identical weight and bias gradients
+    /// however rayon's threads steal the work (with a fold they differed in the last bits now
+    /// and then, and training runs with one seed drifted apart).
+    #[test]
+    fn gradients_do_not_depend_on_thread_timing() {
+        let g = Geometry {
+            batch: 24,
+            ..geometries()[0]
+        };
+        let x = values(g.batch * g.image_len(), 10);
+        let w = values(g.filters * g.patch_len(), 11);
+        let grad = values(g.batch * g.output_len(), 12);
+        let all = Wanted {
+            x: true,
+            weight: true,
+            bias: true,
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        for backward in [backward as Backward, im2col_backward, rows::backward] {
+            let first = pool.install(|| backward(&g, &x, &w, &grad, all));
+            // Several at once on the same threads, so that each one's tasks get stolen
+            // differently.
+            let runs: Vec<Gradients> = pool.install(|| {
+                (0..32)
+                    .into_par_iter()
+                    .map(|_| backward(&g, &x, &w, &grad, all))
+                    .collect()
+            });
+            for again in runs {
+                assert_eq!(again.weight, first.weight);
+                assert_eq!(again.bias, first.bias);
+            }
         }
     }
 }
