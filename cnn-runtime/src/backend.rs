@@ -29,6 +29,11 @@ pub enum BackendError {
     NotCompiled(Backend, String),
     #[error("unknown backend `{0}`; expected one of flex, ndarray, wgpu, vulkan, cuda")]
     Unknown(String),
+    #[error(
+        "backend `{0}` found no GPU: no adapter on its graphics APIs (is the driver and its \
+         Vulkan loader installed?); use --backend flex to train on the CPU"
+    )]
+    NoAdapter(Backend),
 }
 
 impl Backend {
@@ -80,14 +85,40 @@ impl Backend {
             #[allow(deprecated)]
             Backend::NdArray => Ok(Device::ndarray()),
             #[cfg(feature = "wgpu")]
-            Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            Backend::Wgpu => {
+                adapter(self, wgpu::Backends::all() - wgpu::Backends::BROWSER_WEBGPU)?;
+                Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice))
+            }
             #[cfg(feature = "vulkan")]
-            Backend::Vulkan => Ok(Device::vulkan(burn::tensor::DeviceKind::DefaultDevice)),
+            Backend::Vulkan => {
+                adapter(self, wgpu::Backends::VULKAN)?;
+                Ok(Device::vulkan(burn::tensor::DeviceKind::DefaultDevice))
+            }
             #[cfg(feature = "cuda")]
             Backend::Cuda => Ok(Device::cuda(0usize)),
             #[allow(unreachable_patterns)]
             other => Err(BackendError::NotCompiled(other, compiled_names())),
         }
+    }
+}
+
+/// Whether wgpu finds an adapter (a GPU, or a software one) on `apis`.
+#[cfg(feature = "wgpu")]
+fn adapter(backend: Backend, apis: wgpu::Backends) -> Result<(), BackendError> {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: apis,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    let mut listing = std::pin::pin!(instance.enumerate_adapters(apis));
+    // Native wgpu lists adapters synchronously: the future is ready when first polled.
+    match listing
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(adapters) if adapters.is_empty() => Err(BackendError::NoAdapter(backend)),
+        _ => Ok(()),
     }
 }
 
