@@ -15,6 +15,7 @@ use cnn::burn::module::Module;
 use cnn::burn::nn::loss::CrossEntropyLossConfig;
 use cnn::burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
 use cnn::burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use cnn::runtime::precision::{ConvPrecision, set_conv_precision};
 use cnn::runtime::{Backend, Network};
 
 cnn::cnn_from_json!(
@@ -48,6 +49,9 @@ struct Args {
     /// device time (the waits themselves slow the step down).
     #[arg(long)]
     sync_phases: bool,
+    /// Float type the convolutions multiply in (f32, bf16, f16; see `cnn::runtime::precision`).
+    #[arg(long, default_value_t = ConvPrecision::F32)]
+    conv_precision: ConvPrecision,
 }
 
 fn main() {
@@ -59,6 +63,11 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if let Err(e) = args.conv_precision.check(&device) {
+        eprintln!("error: {e}");
+        std::process::exit(2);
+    }
+    set_conv_precision(args.conv_precision);
     let timings = match args.mode {
         Mode::Train => time_training(&args, &device.autodiff()),
         Mode::Infer => time_inference(&args, &device),
@@ -175,6 +184,7 @@ fn report(args: &Args, t: &Timings) {
         "backend": args.backend.name(),
         "mode": format!("{:?}", args.mode).to_lowercase(),
         "batch_size": args.batch_size,
+        "conv_precision": args.conv_precision.name(),
         "threads": std::env::var("RAYON_NUM_THREADS").ok(),
         "steps": t.steps.len(),
         "first_step_s": t.first,

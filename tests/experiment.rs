@@ -1,43 +1,12 @@
 //! The examples' command: train, evaluate and write the whole run directory; resume it.
 
-use clap::Parser;
+#[path = "common/tiny_run.rs"]
+mod tiny_run;
+
 use cnn::runtime::data::mnist;
-use cnn::runtime::experiment::{self, ExperimentArgs};
+use cnn::runtime::experiment;
 use cnn::runtime::train::Stop;
-
-cnn::cnn_from_json!(
-    "tests/arch/tiny.arch",
-    name = TinyNet,
-    input = [1, 28, 28],
-    classes = 10
-);
-
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    experiment: ExperimentArgs,
-}
-
-fn args(extra: &[&str]) -> ExperimentArgs {
-    let base = [
-        "test",
-        "--train-limit",
-        "300",
-        "--test-limit",
-        "100",
-        "--batch-size",
-        "32",
-    ];
-    Cli::parse_from(base.iter().chain(extra)).experiment
-}
-
-fn run(args: ExperimentArgs) -> experiment::RunOutcome {
-    experiment::run::<TinyNet>("mnist", args, "tests/arch/tiny.arch", |dir| {
-        assert!(dir.is_none());
-        Ok(mnist::embedded())
-    })
-    .unwrap()
-}
+use tiny_run::{TinyNet, args, run};
 
 #[test]
 fn writes_the_report_and_resumes_with_more_epochs() {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{BatcherOptions, DataError, Dataset, ImageBatcher};
 use crate::evaluate::{Evaluation, evaluate};
+use crate::precision::{ConvPrecision, set_conv_precision};
 use crate::report::Report;
 use crate::train::{Checkpoint, Console, Interrupt, Schedule, Stop, TrainConfig, Trainer};
 use crate::{Backend, Network};
@@ -57,6 +58,11 @@ pub struct ExperimentArgs {
     /// Compute backend: flex, ndarray, wgpu, vulkan or cuda (compiled in by cargo features).
     #[arg(long, default_value_t = Backend::default())]
     pub backend: Backend,
+    /// Float type convolutions multiply in: f32, or bf16 / f16 for mixed precision (weights
+    /// and activations stay f32; for GPU tensor cores, slower on the CPU).
+    #[arg(long, default_value_t = ConvPrecision::F32)]
+    #[serde(default)]
+    pub conv_precision: ConvPrecision,
     /// Run directory [default: runs/EXAMPLE-TIMESTAMP].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -104,6 +110,8 @@ pub fn run<M: Network>(
     let (args, dir, resume) = prepare(experiment, args)?;
     let config = train_config(&args)?;
     let device = args.backend.device()?;
+    args.conv_precision.check(&device)?;
+    set_conv_precision(args.conv_precision);
     let data = prepare_data(load(args.data_dir.as_deref())?, &args);
     // Only once everything above has succeeded, so that a mistake leaves no empty run; a
     // resumed run records its new epochs and learning rate for the next resume.
@@ -117,7 +125,7 @@ pub fn run<M: Network>(
         data.train.len(),
         data.validation.as_ref().map_or(0, |v| v.len()),
         data.test.len(),
-        args.backend,
+        backend_label(&args),
         dir.display()
     );
     if args.backend.is_gpu() {
@@ -166,7 +174,7 @@ pub fn run<M: Network>(
         data.validation.as_ref().map_or(0, |v| v.len()),
         data.test.len(),
     ];
-    let backend = args.backend.to_string();
+    let backend = backend_label(&args);
     let report = Report {
         experiment,
         network: M::NAME,
@@ -196,8 +204,17 @@ pub fn run<M: Network>(
     })
 }
 
+/// The backend, and the convolutions' precision when it is not `f32`.
+fn backend_label(args: &ExperimentArgs) -> String {
+    match args.conv_precision {
+        ConvPrecision::F32 => args.backend.to_string(),
+        half => format!("{} (convolutions in {half})", args.backend),
+    }
+}
+
 /// The run directory and the arguments to use: a fresh directory (created by the caller), or the
-/// resumed run's saved arguments (with `--epochs` and `--backend` from the command line).
+/// resumed run's saved arguments (with `--epochs`, `--lr`, `--backend` and
+/// `--conv-precision` from the command line).
 fn prepare(
     experiment: &str,
     args: ExperimentArgs,
@@ -214,6 +231,7 @@ fn prepare(
         resumed.epochs = args.epochs.or(resumed.epochs);
         resumed.lr = args.lr.or(resumed.lr);
         resumed.backend = args.backend;
+        resumed.conv_precision = args.conv_precision;
         let checkpoint = Checkpoint::new(dir.join("checkpoint"));
         if !checkpoint.exists() {
             return Err(format!(

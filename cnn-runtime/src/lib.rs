@@ -2,7 +2,8 @@
 //! [`Network`] trait, datasets, training, evaluation, reports and inference, and the CPU
 //! kernels generated networks call on the flex backend ([`conv`], [`pool`], [`dropout`]) with
 //! the allocator that keeps them fast ([`alloc`]), and the rewrites they get on the GPU
-//! (convolutions as input gradients, pooling's uneven padding made symmetric).
+//! (convolutions as input gradients, pooling's uneven padding made symmetric), optionally in
+//! mixed precision ([`precision`]).
 
 pub mod alloc;
 pub mod backend;
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod network;
 pub mod plots;
 pub mod pool;
+pub mod precision;
 pub mod report;
 mod sliding;
 pub mod switch;

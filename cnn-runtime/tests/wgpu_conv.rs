@@ -6,12 +6,15 @@
 //! autotuning), so it is ignored by default and CI, which builds for the CPU only, skips it:
 //!
 //! `cargo test --release -p cnn-runtime --no-default-features --features wgpu --test wgpu_conv -- --ignored`
+//!
+//! A second test does the same in mixed precision (`f16`) where the device has it.
 #![cfg(feature = "wgpu")]
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::{Device, DeviceKind, Distribution, Tensor, Tolerance};
 use cnn_runtime::conv;
+use cnn_runtime::precision::ConvPrecision;
 
 /// Kernel, stride and padding (top, left, bottom, right) on a 7x6 input.
 const CASES: [([usize; 2], [usize; 2], [usize; 4]); 5] = [
@@ -22,32 +25,50 @@ const CASES: [([usize; 2], [usize; 2], [usize; 4]); 5] = [
     ([3, 3], [2, 2], [1, 1, 1, 1]),
 ];
 
-fn assert_close<const D: usize>(got: Tensor<D>, expected: Tensor<D>) {
+fn assert_close<const D: usize>(got: Tensor<D>, expected: Tensor<D>, tolerance: Tolerance<f32>) {
     assert_eq!(got.dims(), expected.dims());
     got.into_data()
-        .assert_approx_eq::<f32>(&expected.into_data(), Tolerance::absolute(1e-4));
+        .assert_approx_eq::<f32>(&expected.into_data(), tolerance);
+}
+
+/// `conv::forward_in(.., precision)` against burn's `f32` convolution, over [`CASES`].
+fn compare(device: &Device, precision: ConvPrecision, tolerance: Tolerance<f32>) {
+    for (kernel, stride, [top, left, bottom, right]) in CASES {
+        let layer: Conv2d = Conv2dConfig::new([3, 4], kernel)
+            .with_stride(stride)
+            .with_padding(PaddingConfig2d::Explicit(top, left, bottom, right))
+            .init(device);
+        let x = Tensor::<4>::random([2, 3, 7, 6], Distribution::Default, device).require_grad();
+        let expected = layer.forward(x.clone());
+        let got = conv::forward_in(&layer, x.clone(), precision);
+        assert_close(got.clone(), expected.clone(), tolerance);
+        let upstream = Tensor::random(got.dims(), Distribution::Default, device);
+        let grads = |y: Tensor<4>| (y * upstream.clone()).sum().backward();
+        let (got, expected) = (grads(got), grads(expected));
+        assert_close(x.grad(&got).unwrap(), x.grad(&expected).unwrap(), tolerance);
+        let w = &layer.weight;
+        assert_close(w.grad(&got).unwrap(), w.grad(&expected).unwrap(), tolerance);
+        let b = layer.bias.as_ref().unwrap();
+        assert_close(b.grad(&got).unwrap(), b.grad(&expected).unwrap(), tolerance);
+    }
 }
 
 #[test]
 #[ignore = "needs a wgpu device; minutes on a software one"]
 fn gpu_convolutions_match_burns() {
     let device = Device::wgpu(DeviceKind::DefaultDevice).autodiff();
-    for (kernel, stride, [top, left, bottom, right]) in CASES {
-        let layer: Conv2d = Conv2dConfig::new([3, 4], kernel)
-            .with_stride(stride)
-            .with_padding(PaddingConfig2d::Explicit(top, left, bottom, right))
-            .init(&device);
-        let x = Tensor::<4>::random([2, 3, 7, 6], Distribution::Default, &device).require_grad();
-        let expected = layer.forward(x.clone());
-        let got = conv::forward(&layer, x.clone());
-        assert_close(got.clone(), expected.clone());
-        let upstream = Tensor::random(got.dims(), Distribution::Default, &device);
-        let grads = |y: Tensor<4>| (y * upstream.clone()).sum().backward();
-        let (got, expected) = (grads(got), grads(expected));
-        assert_close(x.grad(&got).unwrap(), x.grad(&expected).unwrap());
-        let w = &layer.weight;
-        assert_close(w.grad(&got).unwrap(), w.grad(&expected).unwrap());
-        let b = layer.bias.as_ref().unwrap();
-        assert_close(b.grad(&got).unwrap(), b.grad(&expected).unwrap());
+    compare(&device, ConvPrecision::F32, Tolerance::absolute(1e-4));
+}
+
+/// Mixed precision on devices with `f16` (not Mesa's software GPU, which says so and passes).
+#[test]
+#[ignore = "needs a wgpu device with f16"]
+fn gpu_f16_convolutions_match_burns_f32() {
+    let device = Device::wgpu(DeviceKind::DefaultDevice).autodiff();
+    if let Err(e) = ConvPrecision::F16.check(&device) {
+        eprintln!("skipped: {e}");
+        return;
     }
+    // f16 keeps 11 significant bits; gradients here reach about 40.
+    compare(&device, ConvPrecision::F16, Tolerance::rel_abs(1e-2, 1e-2));
 }

@@ -2,9 +2,6 @@
 //! (recorded by [`op`]).
 
 use burn::backend::Flex;
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::tensor::Tensor;
 
@@ -36,34 +33,15 @@ fn forward(g: &Geometry, x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor)
 #[derive(Debug, Clone, Copy)]
 struct ConvBackward;
 
-impl Backward<Flex, 3> for ConvBackward {
-    type State = op::State;
-
-    fn backward(
-        self,
-        ops: Ops<Self::State, 3>,
-        grads: &mut Gradients,
-        checkpointer: &mut Checkpointer,
-    ) {
-        let [node_x, node_weight, node_bias] = ops.parents;
-        let grad = grads.consume::<Flex>(&ops.node);
-        let (x_id, weight_id, g) = ops.state;
-        let x = checkpointer.retrieve_node_output::<FlexTensor>(x_id);
-        let weight = checkpointer.retrieve_node_output::<FlexTensor>(weight_id);
-        let wanted = Wanted {
-            x: node_x.is_some(),
-            weight: node_weight.is_some(),
-            bias: node_bias.is_some(),
-        };
-        let out = kernels::backward(&g, &values(&x), &values(&weight), &values(&grad), wanted);
-        if let (Some(node), Some(dx)) = (node_x, out.x) {
-            grads.register::<Flex>(node.id, tensor(dx, x.layout().shape().to_vec()));
-        }
-        if let (Some(node), Some(dw)) = (node_weight, out.weight) {
-            grads.register::<Flex>(node.id, tensor(dw, weight.layout().shape().to_vec()));
-        }
-        if let (Some(node), Some(db)) = (node_bias, out.bias) {
-            grads.register::<Flex>(node.id, tensor(db, vec![g.filters]));
-        }
+impl op::BackwardPass<Flex> for ConvBackward {
+    fn gradients(self, s: op::Saved<FlexTensor>, wanted: Wanted) -> [Option<FlexTensor>; 3] {
+        let (x, weight, grad) = (values(&s.x), values(&s.weight), values(&s.grad));
+        let out = kernels::backward(&s.g, &x, &weight, &grad, wanted);
+        [
+            out.x.map(|dx| tensor(dx, s.x.layout().shape().to_vec())),
+            out.weight
+                .map(|dw| tensor(dw, s.weight.layout().shape().to_vec())),
+            out.bias.map(|db| tensor(db, vec![s.g.filters])),
+        ]
     }
 }

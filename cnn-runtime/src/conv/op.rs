@@ -3,19 +3,29 @@
 //! burn-autodiff's `Backward`). Shared by the flex kernels and the GPU rewrite (`turned`),
 //! which differ only in their forward and backward passes.
 
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::{
     BalancedCheckpointing, CheckpointStrategy, NoCheckpointing,
 };
-use burn::backend::autodiff::ops::{Backward, OpsKind};
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::{Autodiff, NodeId};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, DispatchKindConversion, DispatchTensor};
+use burn::backend::{Backend, DispatchKindConversion, DispatchTensor, Shape};
 use burn::tensor::Tensor;
 
 use super::Geometry;
+use super::kernels::Wanted;
 
 /// What a convolution's backward pass keeps: the checkpointed input and weights, and the sizes.
 pub type State = (NodeId, NodeId, Geometry);
+
+/// A convolution's backward pass: the gradients of the input, weights and bias that are
+/// wanted (`None` for the others).
+pub trait BackwardPass<B: Backend>: Copy + Send + std::fmt::Debug + 'static {
+    fn gradients(self, saved: Saved<FloatTensor<B>>, wanted: Wanted)
+    -> [Option<FloatTensor<B>>; 3];
+}
 
 /// `forward(x, weight, bias)` on backend `B`'s tensors, recorded with `backward` when they
 /// track gradients; `None` when the tensors live on another backend.
@@ -29,15 +39,16 @@ pub fn conv2d<B, Op>(
 ) -> Option<Tensor<4>>
 where
     B: Backend,
-    Op: Backward<B, 3, State = State> + Copy,
+    Op: BackwardPass<B>,
     DispatchTensor: DispatchKindConversion<B>
         + DispatchKindConversion<Autodiff<B, NoCheckpointing>>
         + DispatchKindConversion<Autodiff<B, BalancedCheckpointing>>,
 {
     let inputs = (x, weight, bias);
+    let backward = Recorded(backward);
     plain::<B>(inputs, &forward)
-        .or_else(|| tracked::<B, NoCheckpointing, Op>(g, inputs, &forward, backward))
-        .or_else(|| tracked::<B, BalancedCheckpointing, Op>(g, inputs, &forward, backward))
+        .or_else(|| tracked::<B, NoCheckpointing, _>(g, inputs, &forward, backward))
+        .or_else(|| tracked::<B, BalancedCheckpointing, _>(g, inputs, &forward, backward))
 }
 
 type Inputs<'a> = (&'a Tensor<4>, &'a Tensor<4>, &'a Tensor<1>);
@@ -82,4 +93,46 @@ where
         OpsKind::UnTracked(prep) => prep.finish(output),
     };
     Some(Tensor::from_primitive::<Autodiff<B, C>>(result))
+}
+
+/// What a convolution's backward pass starts from.
+pub struct Saved<T> {
+    /// The gradient of the output.
+    pub grad: T,
+    /// The checkpointed input and weights.
+    pub x: T,
+    pub weight: T,
+    pub g: Geometry,
+}
+
+/// A [`BackwardPass`] as burn-autodiff's operation: it fetches the output gradient and the
+/// checkpointed tensors, and registers the gradients the pass returns.
+#[derive(Debug, Clone, Copy)]
+struct Recorded<Op>(Op);
+
+impl<B: Backend, Op: BackwardPass<B>> Backward<B, 3> for Recorded<Op> {
+    type State = State;
+
+    fn backward(self, ops: Ops<State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let (x_id, weight_id, g) = ops.state;
+        let saved = Saved {
+            grad: grads.consume::<B>(&ops.node),
+            x: checkpointer.retrieve_node_output::<FloatTensor<B>>(x_id),
+            weight: checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_id),
+            g,
+        };
+        let [x, weight, bias] = ops.parents.each_ref().map(Option::is_some);
+        let results = self.0.gradients(saved, Wanted { x, weight, bias });
+        for (node, result) in ops.parents.into_iter().zip(results) {
+            if let (Some(node), Some(result)) = (node, result) {
+                grads.register::<B>(node.id, result);
+            }
+        }
+    }
+}
+
+/// The bias gradient: the output gradient summed over batch and pixels.
+pub fn bias_gradient<B: Backend>(grad: FloatTensor<B>, g: &Geometry) -> FloatTensor<B> {
+    let sums = B::float_sum_dims(grad, &[0, 2, 3]);
+    B::float_reshape(sums, Shape::new([g.filters]))
 }

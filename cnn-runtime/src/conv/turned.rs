@@ -11,17 +11,18 @@
 //! Generic over the backend so that the unit tests check it on flex against burn's `conv2d`;
 //! recorded as a burn operation by [`op`].
 
+// CPU-only builds use the turned forward pass for mixed precision, not the operation.
+#![cfg_attr(not(feature = "wgpu"), allow(dead_code, unused_imports))]
+
 use burn::backend::Backend;
 use burn::backend::autodiff::Autodiff;
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::{BalancedCheckpointing, NoCheckpointing};
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{DispatchKindConversion, DispatchTensor, FloatDType, Shape, TensorMetadata};
 use burn::tensor::Tensor;
 use burn::tensor::ops::ConvOptions;
 
+use super::kernels::Wanted;
 use super::{Geometry, op};
 
 /// The convolution on backend `B`'s tensors, or `None` when they live on another backend or
@@ -46,7 +47,7 @@ where
 }
 
 /// `conv2d(x, weight) + bias`, as the input gradient of the turned convolution at `x`.
-fn forward<B: Backend>(
+pub(super) fn forward<B: Backend>(
     g: &Geometry,
     turned: &ConvOptions<2>,
     x: FloatTensor<B>,
@@ -69,14 +70,14 @@ fn output_shape(g: &Geometry) -> Shape {
 }
 
 /// The options of our own convolution, for its gradients.
-fn own_options(g: &Geometry) -> ConvOptions<2> {
+pub(super) fn own_options(g: &Geometry) -> ConvOptions<2> {
     let padding = [0, 1].map(|i| (g.pad[i], end_pad(g, i)));
     ConvOptions::new_with_padding(g.stride, padding, [1, 1], 1)
 }
 
 /// The turned convolution's options: stride 1 and, on each side, `k - 1` minus our padding on
 /// that side. `None` when that would be negative, or when we stride.
-fn turned_options(g: &Geometry) -> Option<ConvOptions<2>> {
+pub(super) fn turned_options(g: &Geometry) -> Option<ConvOptions<2>> {
     if g.stride != [1, 1] {
         return None;
     }
@@ -95,33 +96,23 @@ fn end_pad(g: &Geometry, i: usize) -> usize {
 #[derive(Debug, Clone, Copy)]
 struct TurnedBackward;
 
-impl<B: Backend> Backward<B, 3> for TurnedBackward {
-    type State = op::State;
-
-    fn backward(
+impl<B: Backend> op::BackwardPass<B> for TurnedBackward {
+    fn gradients(
         self,
-        ops: Ops<Self::State, 3>,
-        grads: &mut Gradients,
-        checkpointer: &mut Checkpointer,
-    ) {
-        let [node_x, node_weight, node_bias] = ops.parents;
-        let grad = grads.consume::<B>(&ops.node);
-        let (x_id, weight_id, g) = ops.state;
-        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_id);
-        let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_id);
-        let options = own_options(&g);
-        if let Some(node) = node_x {
-            let dx = B::conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), options.clone());
-            grads.register::<B>(node.id, dx);
-        }
-        if let Some(node) = node_weight {
-            let dw = B::conv2d_weight_backward(x, weight, grad.clone(), options);
-            grads.register::<B>(node.id, dw);
-        }
-        if let Some(node) = node_bias {
-            let sums = B::float_sum_dims(grad, &[0, 2, 3]);
-            grads.register::<B>(node.id, B::float_reshape(sums, Shape::new([g.filters])));
-        }
+        s: op::Saved<FloatTensor<B>>,
+        wanted: Wanted,
+    ) -> [Option<FloatTensor<B>>; 3] {
+        let options = own_options(&s.g);
+        let (x, weight, grad) = (s.x, s.weight, s.grad);
+        [
+            wanted.x.then(|| {
+                B::conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), options.clone())
+            }),
+            wanted
+                .weight
+                .then(|| B::conv2d_weight_backward(x, weight, grad.clone(), options)),
+            wanted.bias.then(|| op::bias_gradient::<B>(grad, &s.g)),
+        ]
     }
 }
 

@@ -1,0 +1,41 @@
+//! A small network and the examples' command line, for tests that run whole experiments.
+
+use clap::Parser;
+use cnn::runtime::data::mnist;
+use cnn::runtime::experiment::{self, ExperimentArgs};
+
+cnn::cnn_from_json!(
+    "tests/arch/tiny.arch",
+    name = TinyNet,
+    input = [1, 28, 28],
+    classes = 10
+);
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    experiment: ExperimentArgs,
+}
+
+/// The examples' arguments on a 300-image subset with batches of 32, plus `extra`.
+pub fn args(extra: &[&str]) -> ExperimentArgs {
+    let base = [
+        "test",
+        "--train-limit",
+        "300",
+        "--test-limit",
+        "100",
+        "--batch-size",
+        "32",
+    ];
+    Cli::parse_from(base.iter().chain(extra)).experiment
+}
+
+/// Trains [`TinyNet`] on the embedded MNIST subset.
+pub fn run(args: ExperimentArgs) -> experiment::RunOutcome {
+    experiment::run::<TinyNet>("mnist", args, "tests/arch/tiny.arch", |dir| {
+        assert!(dir.is_none());
+        Ok(mnist::embedded())
+    })
+    .unwrap()
+}
