@@ -15,7 +15,7 @@ use cnn::burn::module::Module;
 use cnn::burn::nn::loss::CrossEntropyLossConfig;
 use cnn::burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
 use cnn::burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
-use cnn::runtime::precision::{ConvPrecision, set_conv_precision};
+use cnn::runtime::precision::ConvPrecision;
 use cnn::runtime::{Backend, Network};
 
 cnn::cnn_from_json!(
@@ -63,11 +63,10 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if let Err(e) = args.conv_precision.check(&device) {
+    if let Err(e) = args.conv_precision.select(&device) {
         eprintln!("error: {e}");
         std::process::exit(2);
     }
-    set_conv_precision(args.conv_precision);
     let timings = match args.mode {
         Mode::Train => time_training(&args, &device.autodiff()),
         Mode::Infer => time_inference(&args, &device),

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{BatcherOptions, DataError, Dataset, ImageBatcher};
 use crate::evaluate::{Evaluation, evaluate};
-use crate::precision::{ConvPrecision, set_conv_precision};
+use crate::precision::ConvPrecision;
 use crate::report::Report;
 use crate::train::{Checkpoint, Console, Interrupt, Schedule, Stop, TrainConfig, Trainer};
 use crate::{Backend, Network};
@@ -110,8 +110,7 @@ pub fn run<M: Network>(
     let (args, dir, resume) = prepare(experiment, args)?;
     let config = train_config(&args)?;
     let device = args.backend.device()?;
-    args.conv_precision.check(&device)?;
-    set_conv_precision(args.conv_precision);
+    args.conv_precision.select(&device)?;
     let data = prepare_data(load(args.data_dir.as_deref())?, &args);
     // Only once everything above has succeeded, so that a mistake leaves no empty run; a
     // resumed run records its new epochs and learning rate for the next resume.

@@ -74,6 +74,14 @@ impl ConvPrecision {
         };
         Err(PrecisionError::Unsupported(self, other))
     }
+
+    /// [`check`](Self::check)s `device`, then makes this the precision of every convolution
+    /// generated networks run ([`set_conv_precision`]).
+    pub fn select(self, device: &Device) -> Result<(), PrecisionError> {
+        self.check(device)?;
+        set_conv_precision(self);
+        Ok(())
+    }
 }
 
 impl fmt::Display for ConvPrecision {
@@ -99,8 +107,8 @@ static CONV_PRECISION: AtomicU8 = AtomicU8::new(0);
 
 /// Sets the precision of every convolution that generated networks run from now on.
 pub fn set_conv_precision(precision: ConvPrecision) {
-    let index = ConvPrecision::ALL.iter().position(|p| *p == precision);
-    CONV_PRECISION.store(index.unwrap_or(0) as u8, Ordering::Relaxed);
+    // `ALL` lists the variants in declaration order, so a variant's discriminant indexes it.
+    CONV_PRECISION.store(precision as u8, Ordering::Relaxed);
 }
 
 /// The precision set by [`set_conv_precision`] (`f32` until then).
@@ -111,6 +119,14 @@ pub fn conv_precision() -> ConvPrecision {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the process-wide setting relies on to store a precision as a number.
+    #[test]
+    fn variants_index_all_by_their_discriminant() {
+        for (i, p) in ConvPrecision::ALL.into_iter().enumerate() {
+            assert_eq!(p as usize, i, "{p}");
+        }
+    }
 
     #[test]
     fn names_round_trip_and_unknown_names_are_explained() {

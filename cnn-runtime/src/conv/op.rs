@@ -1,7 +1,7 @@
 //! A convolution computed by our own code on one backend's tensors, as a burn operation with
 //! and without autodiff, through burn's backend-extension API (`Tensor::try_into_primitive`,
-//! burn-autodiff's `Backward`). Shared by the flex kernels and the GPU rewrite (`turned`),
-//! which differ only in their forward and backward passes.
+//! burn-autodiff's `Backward`). Shared by the flex kernels, the GPU rewrite (`turned`) and
+//! mixed precision (`mixed`), which differ only in their forward and backward passes.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::{
@@ -18,7 +18,7 @@ use super::Geometry;
 use super::kernels::Wanted;
 
 /// What a convolution's backward pass keeps: the checkpointed input and weights, and the sizes.
-pub type State = (NodeId, NodeId, Geometry);
+type State = (NodeId, NodeId, Geometry);
 
 /// A convolution's backward pass: the gradients of the input, weights and bias that are
 /// wanted (`None` for the others).
