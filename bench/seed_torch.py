@@ -171,6 +171,7 @@ def main():
         "steps": len(timed),
         "first_step_s": seconds[0],
         "median_step_s": median,
+        "step_s": [round(s, 6) for s in timed],
         "images_per_s": args.batch_size / median,
         "peak_rss_mib": peak,
         "peak_gpu_mib": torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else None,

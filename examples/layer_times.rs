@@ -2,9 +2,10 @@
 //! fully connected layer the forward pass, the input gradient and the weight gradient; for
 //! pooling the forward pass and the input gradient; for dropout the forward pass; and one Adam
 //! step over the whole network. Each is timed to completion (the result read back), median of
-//! `--reps` runs, in milliseconds. Convolutions (and, on flex, dropouts) are timed both as
-//! burn runs them and as `cnn::runtime` does (what generated networks call), with the largest
-//! differences between the two in the output and the input and weight gradients.
+//! `--reps` runs, in milliseconds. Convolutions, fully connected layers (and, on flex, dropouts)
+//! are timed both as burn runs them and as `cnn::runtime` does (what generated networks call),
+//! convolutions with the largest differences between the two in the output and the input and
+//! weight gradients.
 //! `bench/layer_times_torch.py` prints PyTorch's rows.
 //!
 //! `cargo run --release --example layer_times [-- --backend vulkan] [--after-conv]
@@ -21,7 +22,7 @@ use cnn::burn::nn::pool::{AvgPool2dConfig, MaxPool2dConfig};
 use cnn::burn::nn::{DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
 use cnn::burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
 use cnn::burn::tensor::{DType, Device, Distribution, Int, Tensor, TensorData};
-use cnn::runtime::{Backend, Network, conv, dropout, init, pool};
+use cnn::runtime::{Backend, Network, conv, dense, dropout, init, pool};
 
 #[global_allocator]
 static ALLOCATOR: cnn::runtime::alloc::Allocator = cnn::runtime::alloc::Allocator;
@@ -168,14 +169,21 @@ fn linear_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Dev
     let inputs = shape[1] * shape[2] * shape[3];
     let module = init::linear(LinearConfig::new(inputs, d.num_output), device);
     let flat = [shape[0], inputs, 1, 1];
-    let forward = |m: &Linear, x: Tensor<4>| m.forward(x.flatten::<2>(1, 3)).unsqueeze::<4>();
+    let theirs = |m: &Linear, x: Tensor<4>| m.forward(x.flatten::<2>(1, 3)).unsqueeze::<4>();
+    let ours = |m: &Linear, x: Tensor<4>| dense::forward(m, x.flatten::<2>(1, 3)).unsqueeze::<4>();
     let weight = |m: &Linear, y: Tensor<4>| {
         let grad = m.weight.val().grad(&y.sum().backward());
         grad.map(|g| g.unsqueeze::<4>())
     };
-    let times = three_times(&module, flat, args.reps, device, forward, weight);
+    let burn = three_times(&module, flat, args.reps, device, theirs, weight);
+    let fast = three_times(&module, flat, args.reps, device, ours, weight);
     let what = format!("linear {inputs}->{}", d.num_output);
-    println!("{:<7} {what:<28} {:>22}", layer.field, ms(times));
+    println!(
+        "{:<7} {what:<28} {:>22} {:>24}",
+        layer.field,
+        ms(burn),
+        ms(fast)
+    );
 }
 
 fn pool_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Device) {

@@ -196,7 +196,7 @@ fn steps(net: &Network) -> TokenStream {
             flat = true;
         }
         if layer.is_output() {
-            tokens.extend(quote!(self.#field.forward(x)));
+            tokens.extend(quote!(::cnn::runtime::dense::forward(&self.#field, x)));
             continue;
         }
         let step = match &layer.layer {
@@ -205,7 +205,8 @@ fn steps(net: &Network) -> TokenStream {
             Layer::Pool(p) if p.pool == PoolKind::Max => {
                 quote!(::cnn::runtime::pool::max_forward(&self.#field, x))
             }
-            _ => quote!(self.#field.forward(x)),
+            Layer::Dense(_) => quote!(::cnn::runtime::dense::forward(&self.#field, x)),
+            Layer::Pool(_) => quote!(self.#field.forward(x)),
         };
         tokens.extend(quote!(let x = #step;));
         if batch_norm(&layer.layer) {

@@ -102,6 +102,22 @@ impl Backend {
     }
 }
 
+/// Whether `device` is a wgpu device (Vulkan, Metal, DX12), with or without autodiff: where
+/// [`crate::conv`] and [`crate::dense`] rewrite burn's operations for its kernels.
+#[cfg(feature = "wgpu")]
+pub(crate) fn on_wgpu(device: &Device) -> bool {
+    fn wgpu(device: &burn::backend::DispatchDevice) -> bool {
+        use burn::backend::{CubeDevice, DispatchDevice};
+        match device {
+            DispatchDevice::Cube(CubeDevice::Wgpu(_)) => true,
+            DispatchDevice::Autodiff(inner) => wgpu(inner),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+    wgpu(device.as_dispatch())
+}
+
 /// Whether wgpu finds an adapter (a GPU, or a software one) on `apis`.
 #[cfg(feature = "wgpu")]
 fn adapter(backend: Backend, apis: wgpu::Backends) -> Result<(), BackendError> {

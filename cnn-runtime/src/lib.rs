@@ -2,13 +2,14 @@
 //! [`Network`] trait, datasets, training, evaluation, reports and inference, and the CPU
 //! kernels generated networks call on the flex backend ([`conv`], [`pool`], [`dropout`]) with
 //! the allocator that keeps them fast ([`alloc`]), and the rewrites they get on the GPU
-//! (convolutions as input gradients, pooling's uneven padding made symmetric), optionally in
-//! mixed precision ([`precision`]).
+//! (convolutions as input gradients, pooling's uneven padding made symmetric, long fully
+//! connected inputs split, [`dense`]), optionally in mixed precision ([`precision`]).
 
 pub mod alloc;
 pub mod backend;
 pub mod conv;
 pub mod data;
+pub mod dense;
 pub mod dropout;
 pub mod evaluate;
 pub mod experiment;

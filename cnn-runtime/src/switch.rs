@@ -1,7 +1,8 @@
 //! `CNN_KERNELS=burn` in the environment makes generated networks run burn's own convolution,
-//! max pooling and dropout instead of [`crate::conv`], [`crate::pool`] and [`crate::dropout`]
-//! (on the GPU too, where convolutions otherwise run as input gradients and pooling's padding
-//! is rewritten): to compare the two, or to rule our code out when something looks wrong.
+//! max pooling, dropout and fully connected layers instead of [`crate::conv`], [`crate::pool`],
+//! [`crate::dropout`] and [`crate::dense`] (on the GPU too, where convolutions otherwise run as
+//! input gradients, pooling's padding is rewritten and long fully connected inputs are split):
+//! to compare the two, or to rule our code out when something looks wrong.
 //! Read once per process.
 
 use std::sync::OnceLock;

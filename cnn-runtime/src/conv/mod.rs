@@ -90,7 +90,7 @@ fn own(
     #[cfg(feature = "wgpu")]
     {
         use burn::backend::Cube;
-        let turn = on_wgpu(x.device().as_dispatch());
+        let turn = crate::backend::on_wgpu(&x.device());
         match half {
             None if turn && x.dtype().is_float() => turned::conv2d::<Cube>(g, x, weight, bias),
             Some(half) => mixed::conv2d::<Cube>(g, x, weight, bias, half.into(), turn),
@@ -99,18 +99,6 @@ fn own(
     }
     #[cfg(not(feature = "wgpu"))]
     None
-}
-
-/// Whether `device` is a wgpu device, with or without autodiff.
-#[cfg(feature = "wgpu")]
-fn on_wgpu(device: &burn::backend::DispatchDevice) -> bool {
-    use burn::backend::{CubeDevice, DispatchDevice};
-    match device {
-        DispatchDevice::Cube(CubeDevice::Wgpu(_)) => true,
-        DispatchDevice::Autodiff(inner) => on_wgpu(inner),
-        #[allow(unreachable_patterns)]
-        _ => false,
-    }
 }
 
 /// The sizes of `conv` applied to an input of shape `dims`, when the kernels support it:

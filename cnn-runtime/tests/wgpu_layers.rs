@@ -1,20 +1,21 @@
-//! `cnn_runtime::conv::forward` against burn's own convolution on a wgpu device: values and
-//! the input, weight and bias gradients, over kernel shapes and paddings that the GPU path
-//! rewrites (TF SAME's uneven padding included) and one it leaves to burn (strided).
+//! The layers that the GPU path rewrites, against burn's own on a wgpu device: values and the
+//! input, weight and bias gradients. `cnn_runtime::conv::forward` over kernel shapes and
+//! paddings it rewrites (TF SAME's uneven padding included) and one it leaves to burn
+//! (strided); `cnn_runtime::dense::forward` for the seed's fc1, whose long input it splits.
 //!
 //! Needs a GPU, or Mesa's software one (`llvmpipe`; a few minutes there, most of them
 //! autotuning), so it is ignored by default and CI, which builds for the CPU only, skips it:
 //!
-//! `cargo test --release -p cnn-runtime --no-default-features --features wgpu --test wgpu_conv -- --ignored`
+//! `cargo test --release -p cnn-runtime --no-default-features --features wgpu --test wgpu_layers -- --ignored`
 //!
 //! A second test does the same in mixed precision (`f16`) where the device has it.
 #![cfg(feature = "wgpu")]
 
-use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{LinearConfig, PaddingConfig2d};
 use burn::tensor::{Device, DeviceKind, Distribution, Tensor, Tolerance};
-use cnn_runtime::conv;
 use cnn_runtime::precision::ConvPrecision;
+use cnn_runtime::{conv, dense};
 
 /// Kernel, stride and padding (top, left, bottom, right) on a 7x6 input.
 const CASES: [([usize; 2], [usize; 2], [usize; 4]); 5] = [
@@ -71,4 +72,25 @@ fn gpu_f16_convolutions_match_burns_f32() {
     }
     // f16 keeps 11 significant bits; gradients here reach about 40.
     compare(&device, ConvPrecision::F16, Tolerance::rel_abs(1e-2, 1e-2));
+}
+
+/// The seed's fc1 (6400 inputs, split in 16) at batch 3.
+#[test]
+#[ignore = "needs a wgpu device"]
+fn gpu_split_dense_layer_matches_burns() {
+    let device = Device::wgpu(DeviceKind::DefaultDevice).autodiff();
+    let layer = LinearConfig::new(6400, 256).init(&device);
+    assert_eq!(dense::parts(6400), Some(16));
+    let x = Tensor::<2>::random([3, 6400], Distribution::Default, &device).require_grad();
+    let expected = layer.forward(x.clone());
+    let got = dense::forward(&layer, x.clone());
+    // Sums of 6400 products of values up to 1 with weights up to 0.03.
+    let tolerance = Tolerance::absolute(1e-4);
+    assert_close(got.clone(), expected.clone(), tolerance);
+    let upstream = Tensor::random(got.dims(), Distribution::Default, &device);
+    let grads = |y: Tensor<2>| (y * upstream.clone()).sum().backward();
+    let (got, expected) = (grads(got), grads(expected));
+    assert_close(x.grad(&got).unwrap(), x.grad(&expected).unwrap(), tolerance);
+    let w = &layer.weight;
+    assert_close(w.grad(&got).unwrap(), w.grad(&expected).unwrap(), tolerance);
 }
