@@ -129,9 +129,10 @@ pub fn run<M: Network>(
     );
     if args.backend.is_gpu() {
         println!(
-            "the first batches compile and autotune GPU kernels (about a minute with a cold \
-             cache); later runs reuse the cache (target/environment/ of the Cargo project \
-             around the working directory, else ~/.cache/cubecl/)"
+            "the first batches compile and autotune GPU kernels (one to two minutes with a \
+             cold cache on an H200, over two with --conv-precision f16); later runs reuse the \
+             cache (target/environment/ of the Cargo project around the working directory, \
+             else ~/.cache/cubecl/)"
         );
     }
     let mut console = Console::default();
