@@ -121,7 +121,6 @@ fn time_training(args: &Args, device: &Device) -> Timings {
         wait(args, device);
         let backward = started.elapsed().as_secs_f64();
         model = optimizer.step(1e-3, model.clone(), grads);
-        wait(args, device);
         let _: f32 = loss.into_scalar();
         // Reading the loss waits only for the forward pass on GPUs, where burn queues the
         // backward pass and the update; `loss.item()` after the step waits for all of it in

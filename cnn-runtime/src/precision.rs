@@ -6,9 +6,10 @@
 //!
 //! Why: on GPUs the half types are what reaches the tensor cores (NVIDIA's Vulkan driver has
 //! cooperative matrices for `f16` and `bf16` inputs, none for `f32`). `bf16` keeps `f32`'s
-//! range, so no loss scaling is needed; `f16` has three more bits of precision but flushes
-//! values under 6e-8 to zero and keeps only a few bits under 6e-5, which small gradients
-//! reach (there is no loss scaling here). On the CPU both are slower than `f32`.
+//! range; `f16` has three more bits of precision but flushes values under 6e-8 to zero and
+//! keeps only a few bits under 6e-5, which small gradients reach, so the backward pass scales
+//! gradients into the half type's range first (`conv::mixed`, for both types). On the CPU both
+//! are slower than `f32`.
 
 use std::fmt;
 use std::str::FromStr;
