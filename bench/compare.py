@@ -19,18 +19,22 @@ def run(command, env=None):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def warmup(args):
+    return ["--warmup", str(args.warmup), "--warmup-secs", str(args.warmup_secs)]
+
+
 def burn(args, mode, batch):
     env = dict(os.environ)
     if args.threads:
         env["RAYON_NUM_THREADS"] = str(args.threads)
     return run([args.burn_bin, "--mode", mode, "--batch-size", str(batch), "--steps",
-                str(args.steps), "--warmup", str(args.warmup), "--backend", args.backend], env)
+                str(args.steps), *warmup(args), "--backend", args.backend], env)
 
 
 def torch(args, mode, batch):
     command = [sys.executable, str(HERE / "seed_torch.py"), "--mode", mode, "--batch-size",
-               str(batch), "--steps", str(args.steps), "--warmup", str(args.warmup),
-               "--device", args.torch_device]
+               str(batch), "--steps", str(args.steps), *warmup(args), "--device",
+               args.torch_device]
     if args.threads:
         command += ["--threads", str(args.threads)]
     return run(command)
@@ -47,6 +51,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--warmup-secs", type=float, default=1.0)
     parser.add_argument("--json", type=Path, help="also write every run here, one per line")
     args = parser.parse_args()
 

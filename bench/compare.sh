@@ -6,7 +6,7 @@
 #   bench/compare.sh --threads 2 --batch-sizes 64,256 --rounds 5
 #
 # The first run creates bench/.venv with PyTorch from PyPI (a few GB). Other flags go to
-# bench/compare.py (--modes, --steps, --warmup, --backend, --torch-device, --json).
+# bench/compare.py (--modes, --steps, --warmup, --warmup-secs, --backend, --torch-device, --json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

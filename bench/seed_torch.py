@@ -114,13 +114,19 @@ def sync(device):
 
 
 def repeat(step, args, device):
-    seconds = []
-    for _ in range(1 + args.warmup + args.steps):
+    """Every step's seconds: one first step, the warm-up (--warmup steps and --warmup-secs
+    after the first step, whichever is longer, as in examples/speed.rs), the timed steps."""
+    def timed():
         started = time.perf_counter()
         step()
         sync(device)
-        seconds.append(time.perf_counter() - started)
-    return seconds
+        return time.perf_counter() - started
+
+    seconds = [timed()]
+    warming = time.perf_counter()
+    while len(seconds) <= args.warmup or time.perf_counter() - warming < args.warmup_secs:
+        seconds.append(timed())
+    return seconds + [timed() for _ in range(args.steps)]
 
 
 def main():
@@ -129,6 +135,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--warmup-secs", type=float, default=1.0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--arch", type=Path, default=ARCH)
@@ -159,7 +166,7 @@ def main():
                 model(images).argmax(1).cpu()
 
     seconds = repeat(step, args, device)
-    timed = seconds[1 + args.warmup:]
+    timed = seconds[len(seconds) - args.steps:]
     median = statistics.median(timed)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({
@@ -170,6 +177,7 @@ def main():
         "threads": torch.get_num_threads(),
         "steps": len(timed),
         "first_step_s": seconds[0],
+        "warmup_steps": len(seconds) - args.steps - 1,
         "median_step_s": median,
         "step_s": [round(s, 6) for s in timed],
         "images_per_s": args.batch_size / median,

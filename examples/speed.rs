@@ -43,6 +43,11 @@ struct Args {
     /// Untimed steps first (kernel compilation and autotuning on GPUs, allocator warm-up).
     #[arg(long, default_value_t = 3)]
     warmup: usize,
+    /// Go on warming up until this many seconds have passed since the first step: a GPU idle
+    /// during the first step (seconds of shader compilation) drops its clocks, and on an H200
+    /// they took 0.2-0.3 s of steps to come back, at three times the step time.
+    #[arg(long, default_value_t = 1.0)]
+    warmup_secs: f64,
     #[arg(long, default_value = "flex")]
     backend: Backend,
     /// Wait for the device after each phase, so that on GPUs `phases` gives each phase's
@@ -79,16 +84,18 @@ fn main() {
 /// their sum means anything).
 struct Timings {
     first: f64,
+    warmup: usize,
     steps: Vec<f64>,
     phases: Option<Vec<[f64; 3]>>,
 }
 
 impl Timings {
-    /// Splits every step's seconds into the first step and the timed ones (after warm-up).
+    /// Splits every step's seconds into the first step, the warm-up and the timed steps.
     fn new(args: &Args, seconds: Vec<f64>, phases: Option<Vec<[f64; 3]>>) -> Self {
-        let timed = 1 + args.warmup;
+        let timed = seconds.len() - args.steps;
         Timings {
             first: seconds[0],
+            warmup: timed - 1,
             steps: seconds[timed..].to_vec(),
             phases: phases.map(|p| p[timed..].to_vec()),
         }
@@ -154,15 +161,21 @@ fn time_inference(args: &Args, device: &Device) -> Timings {
     Timings::new(args, seconds, None)
 }
 
-/// Runs one first step, the warm-up steps and the timed steps; returns every step's seconds.
+/// Runs one first step, the warm-up (`--warmup` steps and `--warmup-secs` after the first
+/// step, whichever is longer) and the timed steps; returns every step's seconds.
 fn repeat(args: &Args, mut step: impl FnMut()) -> Vec<f64> {
-    (0..1 + args.warmup + args.steps)
-        .map(|_| {
-            let started = Instant::now();
-            step();
-            started.elapsed().as_secs_f64()
-        })
-        .collect()
+    let mut timed = || {
+        let started = Instant::now();
+        step();
+        started.elapsed().as_secs_f64()
+    };
+    let mut seconds = vec![timed()];
+    let warming = Instant::now();
+    while seconds.len() <= args.warmup || warming.elapsed().as_secs_f64() < args.warmup_secs {
+        seconds.push(timed());
+    }
+    seconds.extend((0..args.steps).map(|_| timed()));
+    seconds
 }
 
 fn median(values: impl Iterator<Item = f64>) -> f64 {
@@ -186,6 +199,7 @@ fn report(args: &Args, t: &Timings) {
         "threads": std::env::var("RAYON_NUM_THREADS").ok(),
         "steps": t.steps.len(),
         "first_step_s": t.first,
+        "warmup_steps": t.warmup,
         "median_step_s": median,
         // Every timed step: on GPUs the median alone hid steps of 8 ms and 20 ms in one run.
         "step_s": t.steps.iter().map(|s| (s * 1e6).round() / 1e6).collect::<Vec<_>>(),

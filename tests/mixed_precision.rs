@@ -8,6 +8,17 @@ mod tiny_run;
 use cnn::runtime::precision::{ConvPrecision, conv_precision};
 use tiny_run::{args, run};
 
+/// The message of a non-finite loss, which names the way out of mixed precision when on.
+fn nan_message() -> String {
+    let error = cnn::runtime::train::TrainError::NonFiniteLoss {
+        epoch: 1,
+        batch: 2,
+        value: f32::NAN,
+        checkpoint: None,
+    };
+    error.to_string()
+}
+
 fn read(path: std::path::PathBuf) -> String {
     std::fs::read_to_string(path).unwrap()
 }
@@ -26,6 +37,11 @@ fn trains_in_half_precision_and_resumes_older_runs_in_f32() {
         &out("bf16"),
     ]));
     assert_eq!(conv_precision(), ConvPrecision::Bf16);
+    let message = nan_message();
+    assert!(
+        message.ends_with("or convolutions in f32 (they ran in bf16: --conv-precision f32)"),
+        "{message}"
+    );
 
     let report = read(half.dir.join("report.md"));
     assert!(report.contains("flex (convolutions in bf16)"), "{report}");
@@ -55,4 +71,5 @@ fn trains_in_half_precision_and_resumes_older_runs_in_f32() {
     std::fs::write(&saved, old.to_string()).unwrap();
     run(args(&["--epochs", "2", "--resume", &out("f32")]));
     assert_eq!(conv_precision(), ConvPrecision::F32);
+    assert!(nan_message().ends_with("try a lower learning rate"));
 }

@@ -1,7 +1,8 @@
 //! The layers that the GPU path rewrites, against burn's own on a wgpu device: values and the
 //! input, weight and bias gradients. `cnn_runtime::conv::forward` over kernel shapes and
 //! paddings it rewrites (TF SAME's uneven padding included) and one it leaves to burn
-//! (strided); `cnn_runtime::dense::forward` for the seed's fc1, whose long input it splits.
+//! (strided); `cnn_runtime::dense::forward` for the seed's fc1, whose long input it splits;
+//! `cnn_runtime::dropout::forward`, whose mask of image batches it draws channels-last.
 //!
 //! Needs a GPU, or Mesa's software one (`llvmpipe`; a few minutes there, most of them
 //! autotuning), so it is ignored by default and CI, which builds for the CPU only, skips it:
@@ -12,10 +13,10 @@
 #![cfg(feature = "wgpu")]
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{LinearConfig, PaddingConfig2d};
+use burn::nn::{DropoutConfig, LinearConfig, PaddingConfig2d};
 use burn::tensor::{Device, DeviceKind, Distribution, Tensor, Tolerance};
 use cnn_runtime::precision::ConvPrecision;
-use cnn_runtime::{conv, dense};
+use cnn_runtime::{conv, dense, dropout};
 
 /// Kernel, stride and padding (top, left, bottom, right) on a 7x6 input.
 const CASES: [([usize; 2], [usize; 2], [usize; 4]); 5] = [
@@ -93,4 +94,42 @@ fn gpu_split_dense_layer_matches_burns() {
     assert_close(x.grad(&got).unwrap(), x.grad(&expected).unwrap(), tolerance);
     let w = &layer.weight;
     assert_close(w.grad(&got).unwrap(), w.grad(&expected).unwrap(), tolerance);
+}
+
+/// Each output is 0 or the input scaled by `1 / keep`, about `keep` of them kept, and the
+/// gradient goes through the same elements with the same scale.
+#[test]
+#[ignore = "needs a wgpu device"]
+fn gpu_dropout_drops_and_scales_consistently() {
+    let device = Device::wgpu(DeviceKind::DefaultDevice).autodiff();
+    let (prob, dims) = (0.25, [4, 8, 10, 9]);
+    let layer = DropoutConfig::new(prob).init();
+    let x = (Tensor::<4>::random(dims, Distribution::Default, &device) + 0.5).require_grad();
+    let y = dropout::forward(&layer, x.clone());
+    let upstream = Tensor::<4>::random(dims, Distribution::Default, &device) + 0.5;
+    let grads = (y.clone() * upstream.clone()).sum().backward();
+    let values = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
+    let (xs, ys) = (values(x.clone().detach()), values(y.detach()));
+    let (ups, gs) = (values(upstream), values(x.grad(&grads).unwrap()));
+    let scale = 1.0 / (1.0 - prob as f32);
+    let mut kept = 0;
+    for i in 0..xs.len() {
+        let (want_y, want_g) = match ys[i] != 0.0 {
+            true => (xs[i] * scale, ups[i] * scale),
+            false => (0.0, 0.0),
+        };
+        kept += usize::from(ys[i] != 0.0);
+        assert!(
+            (ys[i] - want_y).abs() < 1e-5,
+            "output {i}: {} for {want_y}",
+            ys[i]
+        );
+        assert!(
+            (gs[i] - want_g).abs() < 1e-5,
+            "gradient {i}: {} for {want_g}",
+            gs[i]
+        );
+    }
+    let share = kept as f64 / xs.len() as f64;
+    assert!((share - (1.0 - prob)).abs() < 0.05, "kept {share}");
 }

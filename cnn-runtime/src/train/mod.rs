@@ -31,13 +31,15 @@ use crate::Network;
 use crate::data::{BatcherOptions, Dataset, ImageBatch, ImageBatcher, ImageSet};
 use crate::evaluate::evaluate;
 use crate::history::EpochMetrics;
+use crate::precision::ConvPrecision;
 
 /// Why training stopped early, or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error(
-        "the loss became {value} at epoch {epoch}, batch {batch}; training stopped. The last good checkpoint is kept{}: try a lower learning rate",
-        checkpoint.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default()
+        "the loss became {value} at epoch {epoch}, batch {batch}; training stopped. The last good checkpoint is kept{}: try a lower learning rate{}",
+        checkpoint.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default(),
+        half_precision_hint()
     )]
     NonFiniteLoss {
         epoch: usize,
@@ -293,7 +295,12 @@ impl Trainer<'_> {
             let logits = model.logits(images);
             let errors = count_errors(logits.clone(), targets.clone());
             let loss = loss_fn.forward(logits, targets);
-            let value: f32 = loss.clone().into_scalar();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(rate, model, grads);
+            // Read once the whole step is queued: a GPU then runs the backward pass and the
+            // update while the host waits for the loss. A step whose loss is not finite is
+            // dropped with the model below; the checkpoint on disk predates it.
+            let (value, errors) = read_loss_and_errors(loss, errors);
             if !value.is_finite() {
                 let checkpoint = self
                     .checkpoint
@@ -307,8 +314,6 @@ impl Trainer<'_> {
                     checkpoint,
                 });
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(rate, model, grads);
             progress.loss_sum += f64::from(value) * indices.len() as f64;
             progress.errors += errors;
             progress.seen += indices.len() as u64;
@@ -397,11 +402,31 @@ fn shuffled(len: usize, seed: u64, epoch: usize) -> Vec<usize> {
 }
 
 /// How many predictions (argmax of the logits) miss their target.
-fn count_errors(logits: Tensor<2>, targets: Tensor<1, Int>) -> u64 {
-    let n = targets.dims()[0] as u64;
+/// Under mixed precision, the way out of a half type's range, for [`TrainError::NonFiniteLoss`].
+fn half_precision_hint() -> String {
+    match crate::precision::conv_precision() {
+        ConvPrecision::F32 => String::new(),
+        half => format!(
+            ", or convolutions in f32 (they ran in {}: --conv-precision f32)",
+            half.name()
+        ),
+    }
+}
+
+/// How many of the batch's predictions miss their target, as a `[1]` tensor on the device.
+fn count_errors(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
     let predictions: Tensor<1, Int> = logits.argmax(1).flatten(0, 1);
-    let correct: i64 = predictions.equal(targets).int().sum().into_scalar();
-    n - correct as u64
+    predictions.not_equal(targets).float().sum()
+}
+
+/// The batch's loss and error count, read back in one transfer (the count is exact in `f32`
+/// below 2^24 images).
+fn read_loss_and_errors(loss: Tensor<1>, errors: Tensor<1>) -> (f32, u64) {
+    let both = Tensor::cat(vec![loss.detach(), errors], 0).into_data();
+    match both.try_to_vec::<f32>().as_deref() {
+        Ok([loss, errors]) => (*loss, *errors as u64),
+        other => unreachable!("two f32 values, got {other:?}"),
+    }
 }
 
 #[cfg(test)]
