@@ -6,13 +6,14 @@
 //! distribution sampler: 102 ms for the seed network's four dropouts at batch 64, against
 //! 16 ms for ours (`examples/layer_times.rs`).
 //!
-//! On wgpu the mask of an image batch is drawn channels-last. burn-cubecl keeps convolution
-//! and pooling outputs, and their gradients, channels-last in memory; burn's mask is drawn in
-//! logical (channels-first) order, and an elementwise operation on two operands in different
-//! orders reads one of them element by element across memory. On an H200 the seed network's
-//! dropout and ReLU gradients at batch 256 ran at about 250 GB/s for that reason (2.5 ms of a
-//! 16 ms step), and the dropout's output, channels-first, made every operation after it mix
-//! orders too.
+//! On wgpu an image batch's dropout runs on its channels-last view. burn-cubecl keeps
+//! convolution and pooling outputs, and their gradients, channels-last in memory, while burn's
+//! dropout draws its mask in logical (channels-first) order; an elementwise operation on two
+//! operands in different orders reads one of them element by element across memory. On an
+//! H200 the seed network's dropout and ReLU gradients at batch 256 ran at about 250 GB/s for
+//! that reason (2.5 ms of a 16 ms step), and the dropout's output, channels-first, made the
+//! operations after it mix orders too. Given the `[n, h, w, c]` view, which is contiguous,
+//! burn's dropout draws its mask in memory order and keeps its fused kernel.
 
 use burn::nn::Dropout;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
@@ -23,7 +24,7 @@ use rayon::prelude::*;
 /// Elements per independently seeded block of the mask.
 const BLOCK: usize = 1 << 15;
 
-/// `dropout.forward(x)`, with a faster mask on CPU backends and a channels-last one on wgpu.
+/// `dropout.forward(x)`, with a faster mask on CPU backends, on the channels-last view on wgpu.
 pub fn forward<const D: usize>(dropout: &Dropout, x: Tensor<D>) -> Tensor<D> {
     let device = x.device();
     if !dropout.training.is_enabled() || !device.is_autodiff() || dropout.prob == 0.0 {
@@ -40,25 +41,21 @@ pub fn forward<const D: usize>(dropout: &Dropout, x: Tensor<D>) -> Tensor<D> {
     }
     #[cfg(feature = "wgpu")]
     if D == 4 && crate::backend::on_wgpu(&device) {
-        let mask = channels_last_mask(x.dims(), dropout.prob, &device);
-        return x * mask;
+        return channels_last(x, |view| dropout.forward(view));
     }
     dropout.forward(x)
 }
 
-/// A dropout mask of logical shape `[batch, channels, height, width]` (`dims`) whose memory
-/// holds it as `[batch, height, width, channels]`: kept elements `1 / (1 - prob)`, others 0.
-pub fn channels_last_mask<const D: usize>(
-    dims: [usize; D],
-    prob: f64,
-    device: &Device,
+/// `f` applied to `x` (`[n, c, h, w]`) seen as `[n, h, w, c]`, and its result seen as
+/// `[n, c, h, w]` again: views, no copies.
+#[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+fn channels_last<const D: usize>(
+    x: Tensor<D>,
+    f: impl FnOnce(Tensor<D>) -> Tensor<D>,
 ) -> Tensor<D> {
-    assert_eq!(D, 4, "a channels-last mask is for image batches");
-    let [n, c, h, w] = [dims[0], dims[1], dims[2], dims[3]];
-    let keep = 1.0 - prob;
-    let drawn = Tensor::<D>::random([n, h, w, c], Distribution::Bernoulli(keep), device);
-    // [n, h, w, c] -> [n, c, w, h] -> [n, c, h, w], as views of the same memory.
-    drawn.swap_dims(1, 3).swap_dims(2, 3) * (1.0 / keep)
+    f(x.swap_dims(1, 3).swap_dims(1, 2))
+        .swap_dims(1, 2)
+        .swap_dims(1, 3)
 }
 
 fn is_cpu(device: &Device) -> bool {
@@ -128,24 +125,18 @@ mod tests {
         assert_ne!(values[..BLOCK], values[BLOCK..]);
     }
 
-    /// The mask is a `[n, h, w, c]` draw seen as `[n, c, h, w]`, so its memory is
-    /// channels-last; its values are 0 or `1 / keep`, about `keep` of them kept.
+    /// `f` sees the channels as the last axis, and its result comes back as `[n, c, h, w]`.
     #[cfg(feature = "flex")]
     #[test]
-    fn channels_last_mask_is_a_channels_last_draw() {
+    fn channels_last_hands_over_the_channels_as_the_last_axis() {
         let device = Device::flex();
-        let (dims, prob) = ([4, 6, 10, 9], 0.25);
-        device.seed(11);
-        let mask = channels_last_mask(dims, prob, &device);
-        device.seed(11);
-        let drawn = Tensor::<4>::random([4, 10, 9, 6], Distribution::Bernoulli(0.75), &device);
-        assert_eq!(mask.dims(), dims);
-        let back = mask.clone().permute([0, 2, 3, 1]);
-        back.into_data()
-            .assert_eq(&(drawn * (1.0 / 0.75)).into_data(), true);
-        let values = mask.into_data().try_to_vec::<f32>().unwrap();
-        assert!(values.iter().all(|&v| v == 0.0 || v == 1.0 / 0.75));
-        let kept = values.iter().filter(|&&v| v != 0.0).count() as f64 / values.len() as f64;
-        assert!((kept - 0.75).abs() < 0.05, "kept {kept}");
+        let x = Tensor::<4>::random([2, 3, 4, 5], Distribution::Default, &device);
+        let factors = Tensor::<1>::from_floats([1.0, 10.0, 100.0], &device);
+        let got = channels_last(x.clone(), |view| {
+            assert_eq!(view.dims(), [2, 4, 5, 3]);
+            view * factors.clone().reshape([1, 1, 1, 3])
+        });
+        let expected = x * factors.reshape([1, 3, 1, 1]);
+        got.into_data().assert_eq(&expected.into_data(), true);
     }
 }
