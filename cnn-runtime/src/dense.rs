@@ -20,10 +20,10 @@ const SLICE: usize = 512;
 /// The shortest slice: below it, splitting costs more in the final sum than it saves.
 const SHORTEST: usize = 128;
 
-/// `linear.forward(x)`, split into [`parts`] on wgpu devices (unless `CNN_KERNELS=burn`).
+/// `linear.forward(x)`, split into [`parts`] on wgpu devices (unless `CNN_KERNELS` gives it back to burn).
 pub fn forward(linear: &Linear, x: Tensor<2>) -> Tensor<2> {
     #[cfg(feature = "wgpu")]
-    if crate::switch::own_kernels()
+    if crate::switch::own(crate::switch::Rewrite::Dense)
         && crate::backend::on_wgpu(&x.device())
         && let Some(parts) = parts(linear.weight.dims()[0])
     {

@@ -30,7 +30,7 @@ pub fn forward<const D: usize>(dropout: &Dropout, x: Tensor<D>) -> Tensor<D> {
     if !dropout.training.is_enabled() || !device.is_autodiff() || dropout.prob == 0.0 {
         return x;
     }
-    if !crate::switch::own_kernels() {
+    if !crate::switch::own(crate::switch::Rewrite::Dropout) {
         return dropout.forward(x);
     }
     if is_cpu(&device) {

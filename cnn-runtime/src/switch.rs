@@ -1,14 +1,104 @@
-//! `CNN_KERNELS=burn` in the environment makes generated networks run burn's own convolution,
-//! max pooling, dropout and fully connected layers instead of [`crate::conv`], [`crate::pool`],
-//! [`crate::dropout`] and [`crate::dense`] (on the GPU too, where convolutions otherwise run as
-//! input gradients, pooling's padding is rewritten and long fully connected inputs are split):
-//! to compare the two, or to rule our code out when something looks wrong.
-//! Read once per process.
+//! `CNN_KERNELS` in the environment puts burn's own layers back in generated networks:
+//! to compare the two, or to rule our code out when something looks wrong. Read once per
+//! process.
+//!
+//! - `CNN_KERNELS=burn`: burn's convolution, max pooling, dropout and fully connected layers
+//!   instead of [`crate::conv`], [`crate::pool`], [`crate::dropout`] and [`crate::dense`] (on
+//!   the GPU too, where convolutions otherwise run as input gradients, pooling's padding is
+//!   rewritten, dropout runs on the channels-last view and long fully connected inputs are
+//!   split).
+//! - `CNN_KERNELS=burn:dropout,dense`: burn's for the listed layers only (`conv`, `pool`,
+//!   `dropout`, `dense`).
+//!
+//! Anything else is reported once on stderr, and ours run.
 
 use std::sync::OnceLock;
 
-/// Whether our kernels and rewrites run (the default).
-pub fn own_kernels() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var("CNN_KERNELS").map_or(true, |v| v != "burn"))
+/// The layers we compute our own way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rewrite {
+    Conv,
+    Pool,
+    Dropout,
+    Dense,
+}
+
+impl Rewrite {
+    const ALL: [Rewrite; 4] = [
+        Rewrite::Conv,
+        Rewrite::Pool,
+        Rewrite::Dropout,
+        Rewrite::Dense,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Rewrite::Conv => "conv",
+            Rewrite::Pool => "pool",
+            Rewrite::Dropout => "dropout",
+            Rewrite::Dense => "dense",
+        }
+    }
+}
+
+/// Whether our version of `rewrite` runs (the default).
+pub fn own(rewrite: Rewrite) -> bool {
+    static BURNS: OnceLock<Vec<Rewrite>> = OnceLock::new();
+    let burns = BURNS.get_or_init(|| {
+        let value = std::env::var("CNN_KERNELS").ok();
+        parse(value.as_deref()).unwrap_or_else(|message| {
+            eprintln!("warning: CNN_KERNELS: {message}; running our own layers");
+            Vec::new()
+        })
+    });
+    !burns.contains(&rewrite)
+}
+
+/// The layers `CNN_KERNELS`'s value gives back to burn.
+fn parse(value: Option<&str>) -> Result<Vec<Rewrite>, String> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    if value == "burn" {
+        return Ok(Rewrite::ALL.to_vec());
+    }
+    let expected = "expected `burn` or `burn:` and a list of conv, pool, dropout, dense";
+    let Some(list) = value.strip_prefix("burn:") else {
+        return Err(format!("`{value}` is not understood ({expected})"));
+    };
+    list.split(',')
+        .map(|name| {
+            let name = name.trim();
+            Rewrite::ALL
+                .into_iter()
+                .find(|r| r.name() == name)
+                .ok_or_else(|| format!("unknown layer `{name}` ({expected})"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burn_gives_every_layer_back_and_a_list_only_those_listed() {
+        assert_eq!(parse(None), Ok(vec![]));
+        assert_eq!(parse(Some("")), Ok(vec![]));
+        assert_eq!(parse(Some("burn")), Ok(Rewrite::ALL.to_vec()));
+        assert_eq!(
+            parse(Some("burn:dropout, dense")),
+            Ok(vec![Rewrite::Dropout, Rewrite::Dense])
+        );
+        assert_eq!(parse(Some("burn:conv")), Ok(vec![Rewrite::Conv]));
+    }
+
+    #[test]
+    fn anything_else_is_an_error_naming_what_is_expected() {
+        for value in ["ours", "burn:", "burn:dropout,relu", "BURN"] {
+            let message = parse(Some(value)).unwrap_err();
+            assert!(message.contains("conv, pool, dropout, dense"), "{message}");
+        }
+        assert!(parse(Some("burn:relu")).unwrap_err().contains("`relu`"));
+    }
 }

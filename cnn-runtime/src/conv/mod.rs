@@ -46,7 +46,7 @@ pub fn forward_in(conv: &Conv2d, x: Tensor<4>, precision: ConvPrecision) -> Tens
         (x.dtype() == DType::F32 && precision != ConvPrecision::F32).then(|| precision.dtype());
     #[cfg(any(feature = "flex", feature = "wgpu"))]
     if let (true, Some(g), Some(bias)) = (
-        crate::switch::own_kernels(),
+        crate::switch::own(crate::switch::Rewrite::Conv),
         geometry(conv, x.dims()),
         &conv.bias,
     ) && let Some(y) = own(&g, &x, &conv.weight.val(), &bias.val(), half)

@@ -21,7 +21,7 @@ use crate::sliding::window;
 /// `pool.forward(x)`, computed by the fastest path for `x`'s backend, with the same values and
 /// gradients.
 pub fn max_forward(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
-    if !crate::switch::own_kernels() {
+    if !crate::switch::own(crate::switch::Rewrite::Pool) {
         return pool.forward(x);
     }
     #[cfg(feature = "flex")]
