@@ -8,7 +8,7 @@
 //!   rewritten, dropout runs on the channels-last view and long fully connected inputs are
 //!   split).
 //! - `CNN_KERNELS=burn:dropout,dense`: burn's for the listed layers only (`conv`, `pool`,
-//!   `dropout`, `dense`).
+//!   `dropout`, `dense`), or `wgrad`: burn's weight gradient inside our GPU convolution.
 //!
 //! Anything else is reported once on stderr, and ours run.
 
@@ -21,14 +21,17 @@ pub enum Rewrite {
     Pool,
     Dropout,
     Dense,
+    /// The weight gradient of our GPU convolution ([`crate::conv`]).
+    WeightGradient,
 }
 
 impl Rewrite {
-    const ALL: [Rewrite; 4] = [
+    const ALL: [Rewrite; 5] = [
         Rewrite::Conv,
         Rewrite::Pool,
         Rewrite::Dropout,
         Rewrite::Dense,
+        Rewrite::WeightGradient,
     ];
 
     fn name(self) -> &'static str {
@@ -37,6 +40,7 @@ impl Rewrite {
             Rewrite::Pool => "pool",
             Rewrite::Dropout => "dropout",
             Rewrite::Dense => "dense",
+            Rewrite::WeightGradient => "wgrad",
         }
     }
 }
@@ -62,7 +66,7 @@ fn parse(value: Option<&str>) -> Result<Vec<Rewrite>, String> {
     if value == "burn" {
         return Ok(Rewrite::ALL.to_vec());
     }
-    let expected = "expected `burn` or `burn:` and a list of conv, pool, dropout, dense";
+    let expected = "expected `burn` or `burn:` and a list of conv, pool, dropout, dense, wgrad";
     let Some(list) = value.strip_prefix("burn:") else {
         return Err(format!("`{value}` is not understood ({expected})"));
     };
@@ -91,13 +95,17 @@ mod tests {
             Ok(vec![Rewrite::Dropout, Rewrite::Dense])
         );
         assert_eq!(parse(Some("burn:conv")), Ok(vec![Rewrite::Conv]));
+        assert_eq!(parse(Some("burn:wgrad")), Ok(vec![Rewrite::WeightGradient]));
     }
 
     #[test]
     fn anything_else_is_an_error_naming_what_is_expected() {
         for value in ["ours", "burn:", "burn:dropout,relu", "BURN"] {
             let message = parse(Some(value)).unwrap_err();
-            assert!(message.contains("conv, pool, dropout, dense"), "{message}");
+            assert!(
+                message.contains("conv, pool, dropout, dense, wgrad"),
+                "{message}"
+            );
         }
         assert!(parse(Some("burn:relu")).unwrap_err().contains("`relu`"));
     }

@@ -52,12 +52,22 @@ where
         };
         B::float_cast(y, FloatDType::F32)
     };
-    op::conv2d::<B, _>(g, x, weight, bias, forward, MixedBackward { half })
+    let own_wgrad = turn && turned::own_weight_gradient();
+    op::conv2d::<B, _>(
+        g,
+        x,
+        weight,
+        bias,
+        forward,
+        MixedBackward { half, own_wgrad },
+    )
 }
 
 #[derive(Debug, Clone, Copy)]
 struct MixedBackward {
     half: FloatDType,
+    /// The weight gradient from [`super::wgrad`] rather than burn's (on wgpu).
+    own_wgrad: bool,
 }
 
 impl<B: Backend> op::BackwardPass<B> for MixedBackward {
@@ -80,8 +90,14 @@ impl<B: Backend> op::BackwardPass<B> for MixedBackward {
         let (x_half, weight_half) = (half(s.x.clone()), half(s.weight.clone()));
         let dx =
             |grad| B::conv2d_x_backward(x_half.clone(), weight_half.clone(), grad, options.clone());
-        let dw = |grad| {
-            B::conv2d_weight_backward(x_half.clone(), weight_half.clone(), grad, options.clone())
+        let dw = |grad| match self.own_wgrad {
+            true => super::wgrad::weight_gradient::<B>(&s.g, x_half.clone(), grad),
+            false => B::conv2d_weight_backward(
+                x_half.clone(),
+                weight_half.clone(),
+                grad,
+                options.clone(),
+            ),
         };
         [
             wanted.x.then(|| scaled(&s.weight, &dx)),

@@ -20,6 +20,8 @@ mod mixed;
 mod op;
 #[cfg(any(test, feature = "flex", feature = "wgpu"))]
 mod turned;
+#[cfg(any(test, feature = "flex", feature = "wgpu"))]
+mod wgrad;
 
 use burn::nn::conv::Conv2d;
 use burn::tensor::{DType, Tensor};

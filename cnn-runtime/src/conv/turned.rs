@@ -6,7 +6,7 @@
 //! direct kernel, while the input gradient runs as one matmul plus `col2im` (`dgrad_im2col`).
 //! Its own autotune records on an H200 (Vulkan, batch 64) time the seed network's four large
 //! convolutions at 20.8 ms forward against 2.7 ms as input gradients, the same multiply-adds.
-//! The backward pass here is burn's own (`conv2d_x_backward`, `conv2d_weight_backward`).
+//! The input gradient is burn's own (`conv2d_x_backward`), the weight gradient [`super::wgrad`]'s.
 //!
 //! Generic over the backend so that the unit tests check it on flex against burn's `conv2d`;
 //! recorded as a burn operation by [`op`].
@@ -88,9 +88,14 @@ pub(super) fn turned_options(g: &Geometry) -> Option<ConvOptions<2>> {
 }
 
 /// Zero rows below (`i = 0`) or columns right of (`i = 1`) the input that the output reads.
-fn end_pad(g: &Geometry, i: usize) -> usize {
+pub(super) fn end_pad(g: &Geometry, i: usize) -> usize {
     let size = [g.height, g.width][i];
     ((g.out[i] - 1) * g.stride[i] + g.kernel[i]).saturating_sub(size + g.pad[i])
+}
+
+/// Whether the weight gradient is ours ([`super::wgrad`]) or burn's (`CNN_KERNELS=burn:wgrad`).
+pub(super) fn own_weight_gradient() -> bool {
+    crate::switch::own(crate::switch::Rewrite::WeightGradient)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -108,9 +113,10 @@ impl<B: Backend> op::BackwardPass<B> for TurnedBackward {
             wanted.x.then(|| {
                 B::conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), options.clone())
             }),
-            wanted
-                .weight
-                .then(|| B::conv2d_weight_backward(x, weight, grad.clone(), options)),
+            wanted.weight.then(|| match own_weight_gradient() {
+                true => super::wgrad::weight_gradient::<B>(&s.g, x, grad.clone()),
+                false => B::conv2d_weight_backward(x, weight, grad.clone(), options),
+            }),
             wanted.bias.then(|| op::bias_gradient::<B>(grad, &s.g)),
         ]
     }
