@@ -69,7 +69,7 @@ mod tests {
     use burn::backend::Flex;
     use burn::nn::PaddingConfig2d;
     use burn::nn::conv::Conv2dConfig;
-    use burn::tensor::{Device, Distribution, Tensor, Tolerance};
+    use burn::tensor::{DType, Device, Distribution, Tensor, Tolerance};
 
     /// Kernel, stride and padding (top, left, bottom, right) on a 7x6 input: TF SAME's uneven
     /// padding, strides, and none.
@@ -95,8 +95,9 @@ mod tests {
         t.clone().try_into_primitive::<Flex>().unwrap()
     }
 
-    /// Against burn's `conv2d_weight_backward`, for a batch small enough to multiply in one
-    /// piece and one long enough to be split (2 x 49 x 48 = 4704 rows: 12 slices of 392).
+    /// Against burn's `conv2d_weight_backward` (`f32`), for a batch small enough to multiply in
+    /// one piece and one long enough to be split (2 x 49 x 48 = 4704 rows: 12 slices of 392);
+    /// in `f32` to its rounding, in `f16` to 0.2% of the largest value.
     #[test]
     fn matches_burns_weight_gradient() {
         let device = Device::flex();
@@ -115,6 +116,16 @@ mod tests {
                 let got = weight_gradient::<Flex>(&g, flex(&x), flex(&grad));
                 let [got, expected] = [got, expected].map(Tensor::<4>::from_primitive::<Flex>);
                 assert_eq!(got.dims(), expected.dims());
+                // In f16 (mixed precision's backward pass), slices and their sum included.
+                let half = |t: &Tensor<4>| flex(&t.clone().cast(DType::F16));
+                let got_half = weight_gradient::<Flex>(&g, half(&x), half(&grad));
+                let got_half = Tensor::<4>::from_primitive::<Flex>(got_half).cast(DType::F32);
+                let peak = expected.clone().abs().max().into_scalar::<f32>();
+                let error = (got_half - expected.clone())
+                    .abs()
+                    .max()
+                    .into_scalar::<f32>();
+                assert!(error < 2e-3 * peak, "f16: {error} of {peak}");
                 got.into_data()
                     .assert_approx_eq::<f32>(&expected.into_data(), Tolerance::rel_abs(1e-5, 1e-5));
             }
