@@ -401,7 +401,6 @@ fn shuffled(len: usize, seed: u64, epoch: usize) -> Vec<usize> {
     order
 }
 
-/// How many predictions (argmax of the logits) miss their target.
 /// Under mixed precision, the way out of a half type's range, for [`TrainError::NonFiniteLoss`].
 fn half_precision_hint() -> String {
     match crate::precision::conv_precision() {
