@@ -1,8 +1,9 @@
 //! The layers that the GPU path rewrites, against burn's own on a wgpu device: values and the
 //! input, weight and bias gradients. `cnn_runtime::conv::forward` over kernel shapes and
-//! paddings it rewrites (TF SAME's uneven padding included) and one it leaves to burn
-//! (strided); `cnn_runtime::dense::forward` for the seed's fc1, whose long input it splits;
-//! `cnn_runtime::dropout::forward`, whose mask of image batches it draws channels-last.
+//! paddings it rewrites (TF SAME's uneven padding included; its weight gradient gathered in
+//! one copy) and one it leaves to burn (strided); `cnn_runtime::dense::forward` for the seed's
+//! fc1, whose long input it splits; `cnn_runtime::dropout::forward`, which runs burn's dropout
+//! on the channels-last view of image batches.
 //!
 //! Needs a GPU, or Mesa's software one (`llvmpipe`; a few minutes there, most of them
 //! autotuning), so it is ignored by default and CI, which builds for the CPU only, skips it:
