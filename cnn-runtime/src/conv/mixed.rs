@@ -52,22 +52,21 @@ where
         };
         B::float_cast(y, FloatDType::F32)
     };
-    let own_wgrad = turn && turned::own_weight_gradient();
     op::conv2d::<B, _>(
         g,
         x,
         weight,
         bias,
         forward,
-        MixedBackward { half, own_wgrad },
+        MixedBackward { half, gpu: turn },
     )
 }
 
 #[derive(Debug, Clone, Copy)]
 struct MixedBackward {
     half: FloatDType,
-    /// The weight gradient from [`super::wgrad`] rather than burn's (on wgpu).
-    own_wgrad: bool,
+    /// On wgpu, where the weight gradient is [`super::wgrad`]'s.
+    gpu: bool,
 }
 
 impl<B: Backend> op::BackwardPass<B> for MixedBackward {
@@ -90,14 +89,9 @@ impl<B: Backend> op::BackwardPass<B> for MixedBackward {
         let (x_half, weight_half) = (half(s.x.clone()), half(s.weight.clone()));
         let dx =
             |grad| B::conv2d_x_backward(x_half.clone(), weight_half.clone(), grad, options.clone());
-        let dw = |grad| match self.own_wgrad {
-            true => super::wgrad::weight_gradient::<B>(&s.g, x_half.clone(), grad),
-            false => B::conv2d_weight_backward(
-                x_half.clone(),
-                weight_half.clone(),
-                grad,
-                options.clone(),
-            ),
+        let dw = |grad| {
+            let (x, weight) = (x_half.clone(), weight_half.clone());
+            super::wgrad::weight_gradient_or_burns::<B>(self.gpu, &s.g, x, weight, grad)
         };
         [
             wanted.x.then(|| scaled(&s.weight, &dx)),

@@ -93,11 +93,6 @@ pub(super) fn end_pad(g: &Geometry, i: usize) -> usize {
     ((g.out[i] - 1) * g.stride[i] + g.kernel[i]).saturating_sub(size + g.pad[i])
 }
 
-/// Whether the weight gradient is ours ([`super::wgrad`]) or burn's (`CNN_KERNELS=burn:wgrad`).
-pub(super) fn own_weight_gradient() -> bool {
-    crate::switch::own(crate::switch::Rewrite::WeightGradient)
-}
-
 #[derive(Debug, Clone, Copy)]
 struct TurnedBackward;
 
@@ -113,9 +108,8 @@ impl<B: Backend> op::BackwardPass<B> for TurnedBackward {
             wanted.x.then(|| {
                 B::conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), options.clone())
             }),
-            wanted.weight.then(|| match own_weight_gradient() {
-                true => super::wgrad::weight_gradient::<B>(&s.g, x, grad.clone()),
-                false => B::conv2d_weight_backward(x, weight, grad.clone(), options),
+            wanted.weight.then(|| {
+                super::wgrad::weight_gradient_or_burns::<B>(true, &s.g, x, weight, grad.clone())
             }),
             wanted.bias.then(|| op::bias_gradient::<B>(grad, &s.g)),
         ]

@@ -17,6 +17,22 @@ use burn::tensor::ops::PadMode;
 
 use super::Geometry;
 
+/// The weight gradient our convolutions' backward passes use: [`weight_gradient`] where
+/// `ours` (on wgpu) unless `CNN_KERNELS=burn:wgrad`, otherwise burn's own
+/// (`conv2d_weight_backward`, which takes the weights for their shape).
+pub fn weight_gradient_or_burns<B: Backend>(
+    ours: bool,
+    g: &Geometry,
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    match ours && crate::switch::own(crate::switch::Rewrite::WeightGradient) {
+        true => weight_gradient::<B>(g, x, grad),
+        false => B::conv2d_weight_backward(x, weight, grad, super::turned::own_options(g)),
+    }
+}
+
 /// The gradient of the weights (`[filters, channels, kh, kw]`) of the convolution `g` with
 /// input `x` (`[batch, channels, height, width]`) and output gradient `grad`, in their type.
 pub fn weight_gradient<B: Backend>(
