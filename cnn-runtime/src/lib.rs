@@ -2,8 +2,10 @@
 //! [`Network`] trait, datasets, training, evaluation, reports and inference, and the CPU
 //! kernels generated networks call on the flex backend ([`conv`], [`pool`], [`dropout`]) with
 //! the allocator that keeps them fast ([`alloc`]), and the rewrites they get on the GPU
-//! (convolutions as input gradients, pooling's uneven padding made symmetric, long fully
-//! connected inputs split, [`dense`]), optionally in mixed precision ([`precision`]).
+//! (convolutions as input gradients with weight gradients gathered in one copy, pooling's
+//! uneven padding made symmetric, dropout on the channels-last view, long fully connected
+//! inputs split, [`dense`]), optionally in mixed precision ([`precision`]); [`switch`] turns
+//! each off.
 
 pub mod alloc;
 pub mod backend;
