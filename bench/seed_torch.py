@@ -139,7 +139,13 @@ def main():
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--arch", type=Path, default=ARCH)
+    parser.add_argument(
+        "--no-tf32", action="store_true",
+        help="convolutions in full f32: by default PyTorch runs cuDNN's in TF32 (an f32 range "
+             "with f16's 10-bit mantissa) on NVIDIA GPUs since Ampere")
     args = parser.parse_args()
+    if args.no_tf32:
+        torch.backends.cudnn.allow_tf32 = False
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -183,6 +189,8 @@ def main():
         "images_per_s": args.batch_size / median,
         "peak_rss_mib": peak,
         "peak_gpu_mib": torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else None,
+        "tf32": {"cudnn": torch.backends.cudnn.allow_tf32,
+                 "matmul": torch.backends.cuda.matmul.allow_tf32},
     }))
     sys.stdout.flush()
 

@@ -20,8 +20,9 @@ pub fn conv2d(
     if !(is_f32(x) && is_f32(weight) && is_f32(bias)) {
         return None;
     }
-    let by_kernels =
-        |x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor| forward(g, x, weight, bias);
+    let by_kernels = |x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor| {
+        (forward(g, x, weight, bias), None)
+    };
     op::conv2d::<Flex, _>(g, x, weight, bias, by_kernels, ConvBackward)
 }
 

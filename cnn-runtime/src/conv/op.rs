@@ -17,8 +17,28 @@ use burn::tensor::Tensor;
 use super::Geometry;
 use super::kernels::Wanted;
 
-/// What a convolution's backward pass keeps: the checkpointed input and weights, and the sizes.
-type State = (NodeId, NodeId, Geometry);
+/// What a convolution's backward pass keeps: the checkpointed input and weights, the sizes,
+/// and what the forward pass hands over.
+type State<T> = (NodeId, NodeId, Geometry, Kept<T>);
+
+/// Tensors the forward pass made that the backward pass reuses instead of making them again:
+/// mixed precision's input and weights in the half type.
+pub type Kept<T> = Option<[T; 2]>;
+
+/// A forward pass: the output, and what it keeps for the backward pass.
+pub trait Forward<B: Backend>:
+    Fn(&FloatTensor<B>, &FloatTensor<B>, &FloatTensor<B>) -> (FloatTensor<B>, Kept<FloatTensor<B>>)
+{
+}
+
+impl<B: Backend, F> Forward<B> for F where
+    F: Fn(
+        &FloatTensor<B>,
+        &FloatTensor<B>,
+        &FloatTensor<B>,
+    ) -> (FloatTensor<B>, Kept<FloatTensor<B>>)
+{
+}
 
 /// A convolution's backward pass: the gradients of the input, weights and bias that are
 /// wanted (`None` for the others).
@@ -34,7 +54,7 @@ pub fn conv2d<B, Op>(
     x: &Tensor<4>,
     weight: &Tensor<4>,
     bias: &Tensor<1>,
-    forward: impl Fn(&FloatTensor<B>, &FloatTensor<B>, &FloatTensor<B>) -> FloatTensor<B>,
+    forward: impl Forward<B>,
     backward: Op,
 ) -> Option<Tensor<4>>
 where
@@ -54,40 +74,37 @@ where
 type Inputs<'a> = (&'a Tensor<4>, &'a Tensor<4>, &'a Tensor<1>);
 
 /// Inference: no autodiff.
-fn plain<B: Backend>(
-    (x, weight, bias): Inputs<'_>,
-    forward: &impl Fn(&FloatTensor<B>, &FloatTensor<B>, &FloatTensor<B>) -> FloatTensor<B>,
-) -> Option<Tensor<4>>
+fn plain<B: Backend>((x, weight, bias): Inputs<'_>, forward: &impl Forward<B>) -> Option<Tensor<4>>
 where
     DispatchTensor: DispatchKindConversion<B>,
 {
     let x = x.clone().try_into_primitive::<B>().ok()?;
     let weight = weight.clone().try_into_primitive::<B>().ok()?;
     let bias = bias.clone().try_into_primitive::<B>().ok()?;
-    Some(Tensor::from_primitive::<B>(forward(&x, &weight, &bias)))
+    Some(Tensor::from_primitive::<B>(forward(&x, &weight, &bias).0))
 }
 
 /// Training: records a node whose backward pass is `backward`.
 fn tracked<B, C, Op>(
     g: &Geometry,
     (x, weight, bias): Inputs<'_>,
-    forward: &impl Fn(&FloatTensor<B>, &FloatTensor<B>, &FloatTensor<B>) -> FloatTensor<B>,
+    forward: &impl Forward<B>,
     backward: Op,
 ) -> Option<Tensor<4>>
 where
     B: Backend,
     C: CheckpointStrategy,
-    Op: Backward<B, 3, State = State>,
+    Op: Backward<B, 3, State = State<FloatTensor<B>>>,
     DispatchTensor: DispatchKindConversion<Autodiff<B, C>>,
 {
     let x = x.clone().try_into_primitive::<Autodiff<B, C>>().ok()?;
     let weight = weight.clone().try_into_primitive::<Autodiff<B, C>>().ok()?;
     let bias = bias.clone().try_into_primitive::<Autodiff<B, C>>().ok()?;
-    let output = forward(x.primitive(), weight.primitive(), bias.primitive());
+    let (output, kept) = forward(x.primitive(), weight.primitive(), bias.primitive());
     let nodes = [x.node(), weight.node(), bias.node()];
     let result = match backward.prepare::<C>(nodes).compute_bound().stateful() {
         OpsKind::Tracked(mut prep) => {
-            let state = (prep.checkpoint(&x), prep.checkpoint(&weight), *g);
+            let state = (prep.checkpoint(&x), prep.checkpoint(&weight), *g, kept);
             prep.finish(state, output)
         }
         OpsKind::UnTracked(prep) => prep.finish(output),
@@ -103,6 +120,8 @@ pub struct Saved<T> {
     pub x: T,
     pub weight: T,
     pub g: Geometry,
+    /// What the forward pass kept ([`Kept`]).
+    pub kept: Kept<T>,
 }
 
 /// A [`BackwardPass`] as burn-autodiff's operation: it fetches the output gradient and the
@@ -111,15 +130,21 @@ pub struct Saved<T> {
 struct Recorded<Op>(Op);
 
 impl<B: Backend, Op: BackwardPass<B>> Backward<B, 3> for Recorded<Op> {
-    type State = State;
+    type State = State<FloatTensor<B>>;
 
-    fn backward(self, ops: Ops<State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
-        let (x_id, weight_id, g) = ops.state;
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let (x_id, weight_id, g, kept) = ops.state;
         let saved = Saved {
             grad: grads.consume::<B>(&ops.node),
             x: checkpointer.retrieve_node_output::<FloatTensor<B>>(x_id),
             weight: checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_id),
             g,
+            kept,
         };
         let [x, weight, bias] = ops.parents.each_ref().map(Option::is_some);
         let results = self.0.gradients(saved, Wanted { x, weight, bias });

@@ -41,7 +41,8 @@ where
 {
     let turned = turned_options(g)?;
     let as_gradient = |x: &FloatTensor<B>, weight: &FloatTensor<B>, bias: &FloatTensor<B>| {
-        forward::<B>(g, &turned, x.clone(), weight.clone(), bias.clone())
+        let y = forward::<B>(g, &turned, x.clone(), weight.clone(), bias.clone());
+        (y, None)
     };
     op::conv2d::<B, _>(g, x, weight, bias, as_gradient, TurnedBackward)
 }
@@ -54,15 +55,32 @@ pub(super) fn forward<B: Backend>(
     weight: FloatTensor<B>,
     bias: FloatTensor<B>,
 ) -> FloatTensor<B> {
+    add_bias::<B>(g, unbiased::<B>(g, turned, x, weight), bias)
+}
+
+/// `conv2d(x, weight)`, as the input gradient of the turned convolution at `x`.
+pub(super) fn unbiased<B: Backend>(
+    g: &Geometry,
+    turned: &ConvOptions<2>,
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+) -> FloatTensor<B> {
     let device = x.device();
     // The turned convolution maps our output (filters channels) to our input (channels):
     // kernel [channels, filters, kh, kw], each tap at its mirrored position.
     let kernel = B::float_flip(B::float_swap_dims(weight, 0, 1), &[2, 3]);
     // Its input only lends its shape: the gradient is taken with respect to it.
     let like = B::float_empty(output_shape(g), &device, FloatDType::from(x.dtype()));
-    let y = B::conv2d_x_backward(like, kernel, x, turned.clone());
-    let bias = B::float_reshape(bias, Shape::new([1, g.filters, 1, 1]));
-    B::float_add(y, bias)
+    B::conv2d_x_backward(like, kernel, x, turned.clone())
+}
+
+/// `y + bias`, the bias (`[filters]`) broadcast over batch and pixels.
+pub(super) fn add_bias<B: Backend>(
+    g: &Geometry,
+    y: FloatTensor<B>,
+    bias: FloatTensor<B>,
+) -> FloatTensor<B> {
+    B::float_add(y, B::float_reshape(bias, Shape::new([1, g.filters, 1, 1])))
 }
 
 fn output_shape(g: &Geometry) -> Shape {
