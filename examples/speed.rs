@@ -206,6 +206,9 @@ fn report(args: &Args, t: &Timings) {
         "images_per_s": args.batch_size as f64 / median,
         "phases": phases,
         "peak_rss_mib": peak_rss_mib(),
+        "buffer_limit_mib": args.backend.device().ok()
+            .and_then(|d| cnn::runtime::backend::buffer_limit(&d))
+            .map(|b| b as f64 / 1048576.0),
     });
     println!("{line}");
 }

@@ -118,6 +118,33 @@ pub(crate) fn on_wgpu(device: &Device) -> bool {
     wgpu(device.as_dispatch())
 }
 
+/// On a wgpu device (with or without autodiff), the most bytes one buffer can hold there
+/// (cubecl's largest memory page: wgpu's `max_storage_buffer_binding_size` and
+/// `max_buffer_size`, or on Vulkan with 64-bit indexing the device heap); `None` elsewhere.
+/// Mesa's software GPU refuses buffers of 321 MB, which the seed network's conv4 weight
+/// gradient needs at batch 64 in one piece.
+#[cfg(feature = "wgpu")]
+pub fn buffer_limit(device: &Device) -> Option<u64> {
+    fn limit(device: &burn::backend::DispatchDevice) -> Option<u64> {
+        use burn::backend::{CubeDevice, DispatchDevice};
+        match device {
+            DispatchDevice::Cube(cube @ CubeDevice::Wgpu(_)) => {
+                Some(cube.client().properties().memory.max_page_size)
+            }
+            DispatchDevice::Autodiff(inner) => limit(inner),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+    limit(device.as_dispatch())
+}
+
+/// Without the `wgpu` feature there is no wgpu device: `None`.
+#[cfg(not(feature = "wgpu"))]
+pub fn buffer_limit(_device: &Device) -> Option<u64> {
+    None
+}
+
 /// Whether wgpu finds an adapter (a GPU, or a software one) on `apis`.
 #[cfg(feature = "wgpu")]
 fn adapter(backend: Backend, apis: wgpu::Backends) -> Result<(), BackendError> {

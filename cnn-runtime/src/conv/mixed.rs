@@ -36,16 +36,17 @@ use super::{Geometry, op};
 /// largest finite value is 65504).
 const LIMIT: f32 = 32768.0;
 
-/// The convolution on backend `B`'s `f32` tensors, multiplying in `half`; `turn` computes
-/// stride-1 forward passes as input gradients ([`turned`], for wgpu). `None` when the tensors
-/// live on another backend.
+/// The convolution on backend `B`'s `f32` tensors, multiplying in `half`. On wgpu, `gpu` is
+/// the most bytes one buffer holds there: stride-1 forward passes then run as input gradients
+/// ([`turned`]) and weight gradients as [`super::wgrad`]'s. `None` when the tensors live on
+/// another backend.
 pub fn conv2d<B>(
     g: &Geometry,
     x: &Tensor<4>,
     weight: &Tensor<4>,
     bias: &Tensor<1>,
     half: FloatDType,
-    turn: bool,
+    gpu: Option<u64>,
 ) -> Option<Tensor<4>>
 where
     B: Backend,
@@ -58,28 +59,21 @@ where
     let forward = |x: &FloatTensor<B>, weight: &FloatTensor<B>, bias: &FloatTensor<B>| {
         let [x, weight] = [x, weight].map(|t| B::float_cast(t.clone(), half));
         let (xk, wk) = (x.clone(), weight.clone());
-        let y = match turned::turned_options(g).filter(|_| turn) {
+        let y = match turned::turned_options(g).filter(|_| gpu.is_some()) {
             Some(options) => turned::unbiased::<B>(g, &options, x, weight),
             None => B::conv2d(x, weight, None, own_options(g)),
         };
         let y = turned::add_bias::<B>(g, B::float_cast(y, FloatDType::F32), bias.clone());
         (y, Some([xk, wk]))
     };
-    op::conv2d::<B, _>(
-        g,
-        x,
-        weight,
-        bias,
-        forward,
-        MixedBackward { half, gpu: turn },
-    )
+    op::conv2d::<B, _>(g, x, weight, bias, forward, MixedBackward { half, gpu })
 }
 
 #[derive(Debug, Clone, Copy)]
 struct MixedBackward {
     half: FloatDType,
-    /// On wgpu, where the weight gradient is [`super::wgrad`]'s.
-    gpu: bool,
+    /// On wgpu, the most bytes one buffer holds ([`super::wgrad`]'s weight gradient).
+    gpu: Option<u64>,
 }
 
 impl<B: Backend> op::BackwardPass<B> for MixedBackward {
@@ -187,7 +181,7 @@ mod tests {
     fn mixed(conv: &Conv2d, x: &Tensor<4>, half: FloatDType) -> Tensor<4> {
         let g = super::super::geometry(conv, x.dims()).unwrap();
         let bias = conv.bias.as_ref().unwrap().val();
-        conv2d::<Flex>(&g, x, &conv.weight.val(), &bias, half, true).unwrap()
+        conv2d::<Flex>(&g, x, &conv.weight.val(), &bias, half, Some(u64::MAX)).unwrap()
     }
 
     /// Largest |got - expected| relative to the largest |expected|.

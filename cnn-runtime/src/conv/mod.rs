@@ -85,18 +85,20 @@ fn own(
     #[cfg(feature = "flex")]
     if let Some(y) = match half {
         None => flex::conv2d(g, x, weight, bias),
-        Some(half) => mixed::conv2d::<burn::backend::Flex>(g, x, weight, bias, half.into(), false),
+        Some(half) => mixed::conv2d::<burn::backend::Flex>(g, x, weight, bias, half.into(), None),
     } {
         return Some(y);
     }
     #[cfg(feature = "wgpu")]
     {
         use burn::backend::Cube;
-        let turn = crate::backend::on_wgpu(&x.device());
-        match half {
-            None if turn && x.dtype().is_float() => turned::conv2d::<Cube>(g, x, weight, bias),
-            Some(half) => mixed::conv2d::<Cube>(g, x, weight, bias, half.into(), turn),
-            None => None,
+        let gpu = crate::backend::buffer_limit(&x.device());
+        match (half, gpu) {
+            (None, Some(limit)) if x.dtype().is_float() => {
+                turned::conv2d::<Cube>(g, x, weight, bias, limit)
+            }
+            (Some(half), gpu) => mixed::conv2d::<Cube>(g, x, weight, bias, half.into(), gpu),
+            (None, _) => None,
         }
     }
     #[cfg(not(feature = "wgpu"))]

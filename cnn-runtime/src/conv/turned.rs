@@ -26,12 +26,14 @@ use super::kernels::Wanted;
 use super::{Geometry, op};
 
 /// The convolution on backend `B`'s tensors, or `None` when they live on another backend or
-/// the geometry has no turned form (strided, or padded by a kernel size or more).
+/// the geometry has no turned form (strided, or padded by a kernel size or more). `limit` is
+/// the most bytes one buffer holds on the device ([`super::wgrad`]'s column matrices).
 pub fn conv2d<B>(
     g: &Geometry,
     x: &Tensor<4>,
     weight: &Tensor<4>,
     bias: &Tensor<1>,
+    limit: u64,
 ) -> Option<Tensor<4>>
 where
     B: Backend,
@@ -44,7 +46,7 @@ where
         let y = forward::<B>(g, &turned, x.clone(), weight.clone(), bias.clone());
         (y, None)
     };
-    op::conv2d::<B, _>(g, x, weight, bias, as_gradient, TurnedBackward)
+    op::conv2d::<B, _>(g, x, weight, bias, as_gradient, TurnedBackward { limit })
 }
 
 /// `conv2d(x, weight) + bias`, as the input gradient of the turned convolution at `x`.
@@ -112,7 +114,10 @@ pub(super) fn end_pad(g: &Geometry, i: usize) -> usize {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct TurnedBackward;
+struct TurnedBackward {
+    /// The most bytes one buffer holds on the device.
+    limit: u64,
+}
 
 impl<B: Backend> op::BackwardPass<B> for TurnedBackward {
     fn gradients(
@@ -127,7 +132,8 @@ impl<B: Backend> op::BackwardPass<B> for TurnedBackward {
                 B::conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), options.clone())
             }),
             wanted.weight.then(|| {
-                super::wgrad::weight_gradient_or_burns::<B>(true, &s.g, x, weight, grad.clone())
+                let limit = Some(self.limit);
+                super::wgrad::weight_gradient_or_burns::<B>(limit, &s.g, x, weight, grad.clone())
             }),
             wanted.bias.then(|| op::bias_gradient::<B>(grad, &s.g)),
         ]
@@ -164,7 +170,7 @@ mod tests {
     fn turned(conv: &Conv2d, x: Tensor<4>) -> Option<Tensor<4>> {
         let g = super::super::geometry(conv, x.dims())?;
         let bias = conv.bias.as_ref()?.val();
-        conv2d::<Flex>(&g, &x, &conv.weight.val(), &bias)
+        conv2d::<Flex>(&g, &x, &conv.weight.val(), &bias, u64::MAX)
     }
 
     fn assert_close<const D: usize>(got: Tensor<D>, expected: Tensor<D>, what: &str) {

@@ -9,33 +9,84 @@
 //! in one kernel, reading whole channel runs. The reduction over batch and pixels is long
 //! (`batch * out_h * out_w` rows), so it is cut into slices multiplied as one batched matmul
 //! and summed ([`crate::dense::parts`]), as burn's own splits it.
+//!
+//! The column matrix holds every input value `kh * kw` times: 321 MB in `f32` for the seed's
+//! conv4 at batch 64. Where one buffer cannot hold it (Mesa's software GPU refused that one),
+//! the batch is taken in pieces that fit and their gradients are summed; burn's `im2col`
+//! builds the same matrix, but its autotuner falls back to other kernels when it fails.
 
 use burn::backend::Backend;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Shape, TensorMetadata};
+use burn::tensor::Slice;
 use burn::tensor::ops::PadMode;
 
 use super::Geometry;
 
-/// The weight gradient our convolutions' backward passes use: [`weight_gradient`] where
-/// `ours` (on wgpu) unless `CNN_KERNELS=burn:wgrad`, otherwise burn's own
+/// The weight gradient our convolutions' backward passes use: [`weight_gradient`] where a
+/// buffer limit is given (on wgpu, from [`crate::backend::buffer_limit`]) unless
+/// `CNN_KERNELS=burn:wgrad` or a single image's columns would exceed it, otherwise burn's own
 /// (`conv2d_weight_backward`, which takes the weights for their shape).
 pub fn weight_gradient_or_burns<B: Backend>(
-    ours: bool,
+    limit: Option<u64>,
     g: &Geometry,
     x: FloatTensor<B>,
     weight: FloatTensor<B>,
     grad: FloatTensor<B>,
 ) -> FloatTensor<B> {
-    match ours && crate::switch::own(crate::switch::Rewrite::WeightGradient) {
-        true => weight_gradient::<B>(g, x, grad),
-        false => B::conv2d_weight_backward(x, weight, grad, super::turned::own_options(g)),
+    let fits = |limit| columns_bytes::<B>(g, 1, &x) <= limit;
+    match limit.filter(|&limit| fits(limit)) {
+        Some(limit) if crate::switch::own(crate::switch::Rewrite::WeightGradient) => {
+            weight_gradient::<B>(g, x, grad, limit)
+        }
+        _ => B::conv2d_weight_backward(x, weight, grad, super::turned::own_options(g)),
     }
 }
 
 /// The gradient of the weights (`[filters, channels, kh, kw]`) of the convolution `g` with
 /// input `x` (`[batch, channels, height, width]`) and output gradient `grad`, in their type.
+/// The column matrix of the whole batch is `batch * out_h * out_w * kh * kw * channels`
+/// values (321 MB in `f32` for the seed's conv4 at batch 64); where that exceeds `limit`
+/// bytes, the batch is taken in pieces that fit and their gradients are summed.
 pub fn weight_gradient<B: Backend>(
+    g: &Geometry,
+    x: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    limit: u64,
+) -> FloatTensor<B> {
+    let fitting = (limit / columns_bytes::<B>(g, 1, &x).max(1)).max(1) as usize;
+    let pieces = g.batch.div_ceil(fitting);
+    if pieces == 1 {
+        return whole_batch::<B>(g, x, grad);
+    }
+    let per = g.batch.div_ceil(pieces);
+    (0..g.batch)
+        .step_by(per)
+        .map(|start| {
+            let images = per.min(g.batch - start);
+            let part = Geometry {
+                batch: images,
+                ..*g
+            };
+            let [x, grad] = [&x, &grad].map(|t| {
+                let slices = [Slice::from(start..start + images)];
+                B::float_slice(t.clone(), &slices)
+            });
+            whole_batch::<B>(&part, x, grad)
+        })
+        .reduce(B::float_add)
+        .expect("a batch of at least one image")
+}
+
+/// The bytes of the column matrix of `images` images of `x`'s type.
+fn columns_bytes<B: Backend>(g: &Geometry, images: usize, x: &FloatTensor<B>) -> u64 {
+    let [kh, kw] = g.kernel;
+    let values = images * g.out[0] * g.out[1] * kh * kw * g.channels;
+    (values * x.dtype().size()) as u64
+}
+
+/// [`weight_gradient`] of the whole batch in one column matrix.
+fn whole_batch<B: Backend>(
     g: &Geometry,
     x: FloatTensor<B>,
     grad: FloatTensor<B>,
@@ -129,12 +180,12 @@ mod tests {
                 let grad = Tensor::<4>::random(out, Distribution::Default, &device);
                 let weight = flex(&conv.weight.val());
                 let expected = burns::<Flex>(&g, flex(&x), weight, flex(&grad));
-                let got = weight_gradient::<Flex>(&g, flex(&x), flex(&grad));
+                let got = weight_gradient::<Flex>(&g, flex(&x), flex(&grad), u64::MAX);
                 let [got, expected] = [got, expected].map(Tensor::<4>::from_primitive::<Flex>);
                 assert_eq!(got.dims(), expected.dims());
                 // In f16 (mixed precision's backward pass), slices and their sum included.
                 let half = |t: &Tensor<4>| flex(&t.clone().cast(DType::F16));
-                let got_half = weight_gradient::<Flex>(&g, half(&x), half(&grad));
+                let got_half = weight_gradient::<Flex>(&g, half(&x), half(&grad), u64::MAX);
                 let got_half = Tensor::<4>::from_primitive::<Flex>(got_half).cast(DType::F32);
                 let peak = expected.clone().abs().max().into_scalar::<f32>();
                 let error = (got_half - expected.clone())
@@ -145,6 +196,34 @@ mod tests {
                 got.into_data()
                     .assert_approx_eq::<f32>(&expected.into_data(), Tolerance::rel_abs(1e-5, 1e-5));
             }
+        }
+    }
+
+    /// A buffer limit below the whole batch's columns: 5 images, at most 2 per piece (2, 2
+    /// and 1), give burn's gradient; a limit below one image's columns is burn's own.
+    #[test]
+    fn pieces_of_the_batch_sum_to_the_whole_gradient() {
+        let device = Device::flex();
+        let conv = Conv2dConfig::new([3, 4], [3, 3])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .init(&device);
+        let x = Tensor::<4>::random([5, 3, 9, 8], Distribution::Default, &device);
+        let g = super::super::geometry(&conv, x.dims()).unwrap();
+        let grad = Tensor::<4>::random([5, 4, 9, 8], Distribution::Default, &device);
+        let weight = flex(&conv.weight.val());
+        let expected = burns::<Flex>(&g, flex(&x), weight.clone(), flex(&grad));
+        let one_image = columns_bytes::<Flex>(&g, 1, &flex(&x));
+        for limit in [2 * one_image + 1, one_image - 1] {
+            let got = weight_gradient_or_burns::<Flex>(
+                Some(limit),
+                &g,
+                flex(&x),
+                weight.clone(),
+                flex(&grad),
+            );
+            let [got, expected] = [got, expected.clone()].map(Tensor::<4>::from_primitive::<Flex>);
+            got.into_data()
+                .assert_approx_eq::<f32>(&expected.into_data(), Tolerance::rel_abs(1e-5, 1e-5));
         }
     }
 }
