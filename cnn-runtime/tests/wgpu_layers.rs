@@ -3,7 +3,8 @@
 //! paddings it rewrites (TF SAME's uneven padding included; its weight gradient gathered in
 //! one copy) and one it leaves to burn (strided); `cnn_runtime::dense::forward` for the seed's
 //! fc1, whose long input it splits; `cnn_runtime::dropout::forward`, which runs burn's dropout
-//! on the channels-last view of image batches.
+//! on the channels-last view of image batches. One test takes a batch whose weight gradient
+//! does not fit one buffer of Mesa's software GPU, which it then computes in pieces.
 //!
 //! Needs a GPU, or Mesa's software one (`llvmpipe`; a few minutes there, most of them
 //! autotuning), so it is ignored by default and CI, which builds for the CPU only, skips it:
@@ -41,19 +42,54 @@ fn compare(device: &Device, precision: ConvPrecision, tolerance: Tolerance<f32>)
             .with_stride(stride)
             .with_padding(PaddingConfig2d::Explicit(top, left, bottom, right))
             .init(device);
-        let x = Tensor::<4>::random([2, 3, 7, 6], Distribution::Default, device).require_grad();
-        let expected = layer.forward(x.clone());
-        let got = conv::forward_in(&layer, x.clone(), precision);
-        assert_close(got.clone(), expected.clone(), tolerance);
-        let upstream = Tensor::random(got.dims(), Distribution::Default, device);
-        let grads = |y: Tensor<4>| (y * upstream.clone()).sum().backward();
-        let (got, expected) = (grads(got), grads(expected));
-        assert_close(x.grad(&got).unwrap(), x.grad(&expected).unwrap(), tolerance);
-        let w = &layer.weight;
-        assert_close(w.grad(&got).unwrap(), w.grad(&expected).unwrap(), tolerance);
-        let b = layer.bias.as_ref().unwrap();
-        assert_close(b.grad(&got).unwrap(), b.grad(&expected).unwrap(), tolerance);
+        compare_layer(&layer, [2, 3, 7, 6], precision, tolerance);
     }
+}
+
+/// `conv::forward_in(&layer, x, precision)` against `layer.forward(x)` for a random `x` of
+/// shape `dims`: values, and the input, weight and bias gradients.
+fn compare_layer(
+    layer: &Conv2d,
+    dims: [usize; 4],
+    precision: ConvPrecision,
+    tolerance: Tolerance<f32>,
+) {
+    let device = &layer.weight.device();
+    let x = Tensor::<4>::random(dims, Distribution::Default, device).require_grad();
+    let expected = layer.forward(x.clone());
+    let got = conv::forward_in(layer, x.clone(), precision);
+    assert_close(got.clone(), expected.clone(), tolerance);
+    let upstream = Tensor::random(got.dims(), Distribution::Default, device);
+    let grads = |y: Tensor<4>| (y * upstream.clone()).sum().backward();
+    let (got, expected) = (grads(got), grads(expected));
+    assert_close(x.grad(&got).unwrap(), x.grad(&expected).unwrap(), tolerance);
+    let w = &layer.weight;
+    assert_close(w.grad(&got).unwrap(), w.grad(&expected).unwrap(), tolerance);
+    let b = layer.bias.as_ref().unwrap();
+    assert_close(b.grad(&got).unwrap(), b.grad(&expected).unwrap(), tolerance);
+}
+
+/// A batch whose weight-gradient columns (48 x 64 x 64 pixels x 5 x 5 x 8 channels, 157 MB in
+/// `f32`) exceed Mesa's largest buffer (128 MiB), so that there it is taken in two pieces;
+/// a device whose buffers hold it computes it whole.
+#[test]
+#[ignore = "needs a wgpu device; minutes on a software one"]
+fn gpu_weight_gradient_of_a_large_batch_matches_burns() {
+    let device = Device::wgpu(DeviceKind::DefaultDevice).autodiff();
+    let limit = cnn_runtime::backend::buffer_limit(&device).expect("a wgpu device");
+    eprintln!(
+        "largest buffer: {} MiB (the columns take 150 MiB)",
+        limit >> 20
+    );
+    let layer: Conv2d = Conv2dConfig::new([8, 4], [5, 5])
+        .with_padding(PaddingConfig2d::Explicit(2, 2, 2, 2))
+        .init(&device);
+    compare_layer(
+        &layer,
+        [48, 8, 64, 64],
+        ConvPrecision::F32,
+        Tolerance::rel_abs(1e-4, 1e-3),
+    );
 }
 
 #[test]
