@@ -314,6 +314,20 @@ fn evaluation_matches_the_trained_model() {
         .collect();
     assert_eq!(predicted, evaluation.y_pred[..3]);
     assert_eq!(TinyNet::NAME, "TinyNet");
+    // The loss (taken on the host from log-probabilities) is burn's cross-entropy, here over
+    // the 100 images at once, against two batches of 64 and 36.
+    let everything: Vec<usize> = (0..100).collect();
+    let batch = data.test.batch_tensor(&everything, &batcher, &device());
+    let expected: f32 = cnn::burn::nn::loss::CrossEntropyLossConfig::new()
+        .init(&device())
+        .forward(model.forward(batch.images), batch.targets)
+        .into_scalar();
+    let error = (evaluation.loss - f64::from(expected)).abs();
+    assert!(
+        error < 1e-5 * f64::from(expected),
+        "{} against {expected}",
+        evaluation.loss
+    );
 }
 
 #[test]

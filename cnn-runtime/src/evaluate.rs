@@ -1,8 +1,7 @@
 //! Running a network over a whole split: loss, predictions and probabilities.
 
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::tensor::activation::softmax;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
+use burn::tensor::activation::log_softmax;
 
 use crate::Network;
 use crate::data::{ImageBatch, ImageBatcher, ImageSet};
@@ -45,6 +44,9 @@ impl Evaluation {
 }
 
 /// Evaluates `model` (an inference copy: `model.valid()`) on `set`, `batch_size` at a time.
+/// Each batch comes back from the device once, as log-probabilities: the loss, predictions
+/// and probabilities are all taken from them on the host (on a GPU every read waits for the
+/// device).
 pub fn evaluate<M: Network>(
     model: &M,
     set: &ImageSet,
@@ -52,7 +54,6 @@ pub fn evaluate<M: Network>(
     batch_size: usize,
     device: &Device,
 ) -> Evaluation {
-    let loss_fn = CrossEntropyLossConfig::new().init(device);
     let mut evaluation = Evaluation {
         loss: 0.0,
         y_true: Vec::with_capacity(set.len()),
@@ -62,22 +63,18 @@ pub fn evaluate<M: Network>(
     };
     let indices: Vec<usize> = (0..set.len()).collect();
     for chunk in indices.chunks(batch_size.max(1)) {
-        let ImageBatch { images, targets } = set.batch_tensor(chunk, batcher, device);
-        let logits = model.logits(images);
-        let loss: f32 = loss_fn.forward(logits.clone(), targets).into_scalar();
-        evaluation.loss += f64::from(loss) * chunk.len() as f64;
-        let probabilities: Tensor<2> = softmax(logits, 1);
-        let values: Vec<f32> = probabilities
+        let ImageBatch { images, .. } = set.batch_tensor(chunk, batcher, device);
+        let log_probabilities: Vec<f32> = log_softmax(model.logits(images), 1)
             .into_data()
             .try_to_vec()
-            .expect("f32 probabilities");
-        for row in values.chunks(M::CLASSES) {
+            .expect("f32 log-probabilities");
+        for (row, &i) in log_probabilities.chunks(M::CLASSES).zip(chunk) {
+            let target = usize::from(set.labels()[i]);
+            evaluation.loss -= f64::from(row[target]);
+            evaluation.y_true.push(target);
             evaluation.y_pred.push(argmax(row));
+            evaluation.probabilities.extend(row.iter().map(|v| v.exp()));
         }
-        evaluation.probabilities.extend(values);
-        evaluation
-            .y_true
-            .extend(chunk.iter().map(|&i| usize::from(set.labels()[i])));
     }
     evaluation.loss /= set.len().max(1) as f64;
     evaluation
