@@ -122,11 +122,13 @@ fn same_seed_gives_the_same_curves() {
     assert_ne!(a.history[0].train_loss, c.history[0].train_loss);
 }
 
-/// Triggers the interrupt once `at` batches of the first epoch have run, as Ctrl-C would.
+/// Triggers the interrupt once `at` batches of the first epoch have been reported, as Ctrl-C
+/// would, and keeps the last batch reported.
 struct InterruptAfter {
     at: usize,
     interrupt: Interrupt,
     starts: Vec<(usize, usize)>,
+    last: Option<usize>,
 }
 
 impl Observer for InterruptAfter {
@@ -134,6 +136,7 @@ impl Observer for InterruptAfter {
         self.starts.push((epoch, first_batch));
     }
     fn batch(&mut self, batch: usize, _: f64, _: f64, _: f64) {
+        self.last = Some(batch);
         if batch + 1 == self.at {
             self.interrupt.trigger();
         }
@@ -156,6 +159,7 @@ fn interrupted_run_resumes_at_the_next_batch_with_identical_results() {
         at: 5,
         interrupt: Interrupt::new(),
         starts: Vec::new(),
+        last: None,
     };
     let interrupt = observer.interrupt.clone();
     let mut first = trainer(config(2), Some(checkpoint.clone()), &mut observer);
@@ -171,11 +175,15 @@ fn interrupted_run_resumes_at_the_next_batch_with_identical_results() {
         at: usize::MAX,
         interrupt: Interrupt::new(),
         starts: Vec::new(),
+        last: None,
     };
     let resumed = trainer(config(2), Some(checkpoint), &mut resumed_observer)
         .fit::<TinyNet>(&data, true)
         .unwrap();
-    assert_eq!(resumed_observer.starts, [(1, 5), (2, 0)]);
+    // Training reads each step's loss once the next step is queued, so the step queued when
+    // the interrupt came (the sixth) is taken and reported too; the run resumes after it.
+    assert_eq!(observer.last, Some(5));
+    assert_eq!(resumed_observer.starts, [(1, 6), (2, 0)]);
     assert_eq!(resumed.stop, Stop::Completed);
     assert_eq!(resumed.history.len(), 2);
     // No dropout or augmentation: the resumed run is the uninterrupted run, to the bit.
@@ -215,6 +223,7 @@ fn resuming_a_finished_epoch_continues_with_the_next() {
         at: usize::MAX,
         interrupt: Interrupt::new(),
         starts: Vec::new(),
+        last: None,
     };
     let two = trainer(config(2), Some(checkpoint), &mut observer)
         .fit::<TinyNet>(&data, true)

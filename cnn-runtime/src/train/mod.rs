@@ -285,10 +285,15 @@ impl Trainer<'_> {
         let loss_fn = CrossEntropyLossConfig::new().init(device);
         self.observer
             .epoch_start(epoch, self.config.epochs, progress.batch, batches.len());
-        let started = Instant::now();
-        let seen_before = progress.seen;
+        let clock = (Instant::now(), progress.seen);
+        // Each step's loss is read after the next step is queued: a GPU then always has a
+        // step to run while the host reads, builds the next batch and queues it.
+        let mut queued: Option<Queued> = None;
         for (b, indices) in batches.iter().enumerate().skip(progress.batch) {
             if self.interrupt.is_triggered() {
+                if let Some(last) = queued.take() {
+                    self.record(last, progress, clock)?;
+                }
                 return Ok(((model, optimizer), EpochOutcome::Interrupted));
             }
             let ImageBatch { images, targets } = train.batch_tensor(indices, &batcher, device);
@@ -297,43 +302,65 @@ impl Trainer<'_> {
             let loss = loss_fn.forward(logits, targets);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(rate, model, grads);
-            // Read once the whole step is queued: a GPU then runs the backward pass and the
-            // update while the host waits for the loss. A step whose loss is not finite is
-            // dropped with the model below; the checkpoint on disk predates it.
-            let (value, errors) = read_loss_and_errors(loss, errors);
-            if !value.is_finite() {
-                let checkpoint = self
-                    .checkpoint
-                    .as_ref()
-                    .filter(|c| c.exists())
-                    .map(|c| c.dir().to_owned());
-                return Err(TrainError::NonFiniteLoss {
-                    epoch,
-                    batch: b + 1,
-                    value,
-                    checkpoint,
-                });
+            let step = Queued {
+                batch: b,
+                images: indices.len(),
+                loss: loss.detach(),
+                errors,
+            };
+            if let Some(previous) = queued.replace(step) {
+                self.record(previous, progress, clock)?;
             }
-            progress.loss_sum += f64::from(value) * indices.len() as f64;
-            progress.errors += errors;
-            progress.seen += indices.len() as u64;
-            progress.batch = b + 1;
-            let speed =
-                (progress.seen - seen_before) as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            let seen = progress.seen as f64;
-            self.observer.batch(
-                b,
-                progress.loss_sum / seen,
-                progress.errors as f64 / seen,
-                speed,
-            );
         }
+        if let Some(last) = queued.take() {
+            self.record(last, progress, clock)?;
+        }
+        let (started, seen_before) = clock;
         let train_seconds = started.elapsed().as_secs_f64();
         let metrics = self.epoch_metrics(&model, progress, data, rate, train_seconds, seen_before);
         self.observer.epoch_end(&metrics, self.config.epochs);
         progress.history.push(metrics);
         (progress.loss_sum, progress.errors, progress.seen) = (0.0, 0, 0);
         Ok(((model, optimizer), EpochOutcome::Done))
+    }
+
+    /// Reads a queued step's loss and error count and adds them to `progress`. A step whose
+    /// loss is not finite stops training; the model that took it (and the step queued after
+    /// it) is dropped with the error, and the checkpoint on disk predates both.
+    fn record(
+        &mut self,
+        step: Queued,
+        progress: &mut Progress,
+        (started, seen_before): (Instant, u64),
+    ) -> Result<(), TrainError> {
+        let (value, errors) = read_loss_and_errors(step.loss, step.errors);
+        if !value.is_finite() {
+            let checkpoint = self
+                .checkpoint
+                .as_ref()
+                .filter(|c| c.exists())
+                .map(|c| c.dir().to_owned());
+            return Err(TrainError::NonFiniteLoss {
+                epoch: progress.epoch,
+                batch: step.batch + 1,
+                value,
+                checkpoint,
+            });
+        }
+        progress.loss_sum += f64::from(value) * step.images as f64;
+        progress.errors += errors;
+        progress.seen += step.images as u64;
+        progress.batch = step.batch + 1;
+        let speed =
+            (progress.seen - seen_before) as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        let seen = progress.seen as f64;
+        self.observer.batch(
+            step.batch,
+            progress.loss_sum / seen,
+            progress.errors as f64 / seen,
+            speed,
+        );
+        Ok(())
     }
 
     fn epoch_metrics<M: Network>(
@@ -375,6 +402,15 @@ impl Trainer<'_> {
             images_per_second: (progress.seen - seen_before) as f64 / seconds.max(1e-9),
         }
     }
+}
+
+/// A training step queued on the device whose loss has not been read yet.
+struct Queued {
+    /// The step's batch within the epoch, from 0.
+    batch: usize,
+    images: usize,
+    loss: Tensor<1>,
+    errors: Tensor<1>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -421,7 +457,7 @@ fn count_errors(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
 /// The batch's loss and error count, read back in one transfer (the count is exact in `f32`
 /// below 2^24 images).
 fn read_loss_and_errors(loss: Tensor<1>, errors: Tensor<1>) -> (f32, u64) {
-    let both = Tensor::cat(vec![loss.detach(), errors], 0).into_data();
+    let both = Tensor::cat(vec![loss, errors], 0).into_data();
     match both.try_to_vec::<f32>().as_deref() {
         Ok([loss, errors]) => (*loss, *errors as u64),
         other => unreachable!("two f32 values, got {other:?}"),
