@@ -77,52 +77,75 @@ struct MixedBackward {
 }
 
 impl<B: Backend> op::BackwardPass<B> for MixedBackward {
-    /// The order of the operations matters on wgpu: fusion merges a run of elementwise
-    /// operations into one kernel when every reduction they read was queued before the run
-    /// began, and the run ends at an operation that is not elementwise. So the reductions
-    /// come first, then the scaling of the output gradient for both gradients (one run on one
-    /// shape), and each result is scaled back right after the matmuls that produce it.
     fn gradients(
         self,
         s: op::Saved<FloatTensor<B>>,
         wanted: Wanted,
     ) -> [Option<FloatTensor<B>>; 3] {
-        let half = |t: FloatTensor<B>| B::float_cast(t, self.half);
-        let [x_half, weight_half] =
-            (s.kept.clone()).unwrap_or_else(|| [&s.x, &s.weight].map(|t| half(t.clone())));
-        let peak = peak::<B>(s.grad.clone());
-        let bounds = [(wanted.x, &s.weight), (wanted.weight, &s.x)]
-            .map(|(wanted, t)| wanted.then(|| channel_bound::<B>(t.clone())));
-        // The unit is recomputed at each use: fusion folds it into the elementwise kernel,
-        // where one shared `[1, 1, 1, 1]` tensor would take kernels of its own.
-        let unit = |bound: &FloatTensor<B>| unit::<B>(peak.clone(), bound.clone());
-        let [dx_in, dw_in] = bounds.each_ref().map(|b| {
-            b.as_ref()
-                .map(|b| half(B::float_div(s.grad.clone(), unit(b))))
-        });
-        let back = |result, bound: &Option<FloatTensor<B>>| {
-            let bound = bound.as_ref().expect("a bound for each wanted gradient");
-            B::float_mul(B::float_cast(result, FloatDType::F32), unit(bound))
-        };
+        let [x_half, weight_half] = (s.kept.clone())
+            .unwrap_or_else(|| [&s.x, &s.weight].map(|t| B::float_cast(t.clone(), self.half)));
+        let scaling = Scaling::<B>::new(&s, wanted);
+        let [dx_in, dw_in] = scaling.inputs(&s.grad, self.half);
         let options = own_options(&s.g);
         let dx = dx_in.map(|grad| {
             let dx = B::conv2d_x_backward(x_half.clone(), weight_half.clone(), grad, options);
-            back(dx, &bounds[0])
+            scaling.back(0, dx)
         });
         let dw = dw_in.map(|grad| {
-            let dw = super::wgrad::weight_gradient_or_burns::<B>(
-                self.gpu,
-                &s.g,
-                x_half,
-                weight_half,
-                grad,
-            );
-            back(dw, &bounds[1])
+            let (x, w) = (x_half, weight_half);
+            let dw = super::wgrad::weight_gradient_or_burns::<B>(self.gpu, &s.g, x, w, grad);
+            scaling.back(1, dw)
         });
         let bias = wanted
             .bias
             .then(|| op::bias_gradient::<B>(s.grad.clone(), &s.g));
         [dx, dw, bias]
+    }
+}
+
+/// The reductions the output gradient's scaling comes from: `max|g|`, and the bound of the
+/// input gradient (over the weights) and of the weight gradient (over the input) where wanted.
+///
+/// The order of the operations matters on wgpu: fusion merges a run of elementwise operations
+/// into one kernel when every reduction they read was queued before the run began, and the
+/// run ends at an operation that is not elementwise. So [`Scaling::new`] queues the
+/// reductions, [`Scaling::inputs`] scales the output gradient for both gradients (one run on
+/// one shape), and [`Scaling::back`] scales each result back right after its matmuls.
+struct Scaling<B: Backend> {
+    peak: FloatTensor<B>,
+    bounds: [Option<FloatTensor<B>>; 2],
+}
+
+impl<B: Backend> Scaling<B> {
+    fn new(s: &op::Saved<FloatTensor<B>>, wanted: Wanted) -> Self {
+        let peak = peak::<B>(s.grad.clone());
+        let bounds = [(wanted.x, &s.weight), (wanted.weight, &s.x)]
+            .map(|(wanted, t)| wanted.then(|| channel_bound::<B>(t.clone())));
+        Scaling { peak, bounds }
+    }
+
+    /// The unit gradient `i` (0: input, 1: weights) is scaled by. Recomputed at each use:
+    /// fusion folds it into the elementwise kernel, where one shared `[1, 1, 1, 1]` tensor
+    /// would take kernels of its own.
+    fn unit(&self, i: usize) -> FloatTensor<B> {
+        let bound = self.bounds[i]
+            .clone()
+            .expect("a bound for each wanted gradient");
+        unit::<B>(self.peak.clone(), bound)
+    }
+
+    /// The output gradient divided by each wanted gradient's unit, in `half`.
+    fn inputs(&self, grad: &FloatTensor<B>, half: FloatDType) -> [Option<FloatTensor<B>>; 2] {
+        [0, 1].map(|i| {
+            self.bounds[i]
+                .as_ref()
+                .map(|_| B::float_cast(B::float_div(grad.clone(), self.unit(i)), half))
+        })
+    }
+
+    /// Gradient `i`, computed from the scaled output gradient, back in `f32` and scale.
+    fn back(&self, i: usize, result: FloatTensor<B>) -> FloatTensor<B> {
+        B::float_mul(B::float_cast(result, FloatDType::F32), self.unit(i))
     }
 }
 
