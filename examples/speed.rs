@@ -73,10 +73,10 @@ fn main() {
         std::process::exit(2);
     }
     let timings = match args.mode {
-        Mode::Train => time_training(&args, &device.autodiff()),
+        Mode::Train => time_training(&args, &device.clone().autodiff()),
         Mode::Infer => time_inference(&args, &device),
     };
-    report(&args, &timings);
+    report(&args, &device, &timings);
 }
 
 /// Seconds of the first step and of each timed step, and for training each timed step's
@@ -184,7 +184,7 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
     sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-fn report(args: &Args, t: &Timings) {
+fn report(args: &Args, device: &Device, t: &Timings) {
     let phases = t.phases.as_ref().map(|p| {
         let median_of = |i: usize| median(p.iter().map(|phase| phase[i]));
         serde_json::json!({"forward_s": median_of(0), "backward_s": median_of(1), "optimizer_s": median_of(2)})
@@ -206,9 +206,7 @@ fn report(args: &Args, t: &Timings) {
         "images_per_s": args.batch_size as f64 / median,
         "phases": phases,
         "peak_rss_mib": peak_rss_mib(),
-        "buffer_limit_mib": args.backend.device().ok()
-            .and_then(|d| cnn::runtime::backend::buffer_limit(&d))
-            .map(|b| b as f64 / 1048576.0),
+        "buffer_limit_mib": cnn::runtime::backend::buffer_limit(device).map(|b| b as f64 / 1048576.0),
     });
     println!("{line}");
 }

@@ -106,16 +106,7 @@ impl Backend {
 /// [`crate::conv`] and [`crate::dense`] rewrite burn's operations for its kernels.
 #[cfg(feature = "wgpu")]
 pub(crate) fn on_wgpu(device: &Device) -> bool {
-    fn wgpu(device: &burn::backend::DispatchDevice) -> bool {
-        use burn::backend::{CubeDevice, DispatchDevice};
-        match device {
-            DispatchDevice::Cube(CubeDevice::Wgpu(_)) => true,
-            DispatchDevice::Autodiff(inner) => wgpu(inner),
-            #[allow(unreachable_patterns)]
-            _ => false,
-        }
-    }
-    wgpu(device.as_dispatch())
+    wgpu_device(device.as_dispatch()).is_some()
 }
 
 /// On a wgpu device (with or without autodiff), the most bytes one buffer can hold there
@@ -125,18 +116,20 @@ pub(crate) fn on_wgpu(device: &Device) -> bool {
 /// gradient needs at batch 64 in one piece.
 #[cfg(feature = "wgpu")]
 pub fn buffer_limit(device: &Device) -> Option<u64> {
-    fn limit(device: &burn::backend::DispatchDevice) -> Option<u64> {
-        use burn::backend::{CubeDevice, DispatchDevice};
-        match device {
-            DispatchDevice::Cube(cube @ CubeDevice::Wgpu(_)) => {
-                Some(cube.client().properties().memory.max_page_size)
-            }
-            DispatchDevice::Autodiff(inner) => limit(inner),
-            #[allow(unreachable_patterns)]
-            _ => None,
-        }
+    let device = wgpu_device(device.as_dispatch())?;
+    Some(device.client().properties().memory.max_page_size)
+}
+
+/// The wgpu device `device` is, or wraps in autodiff.
+#[cfg(feature = "wgpu")]
+fn wgpu_device(device: &burn::backend::DispatchDevice) -> Option<&burn::backend::CubeDevice> {
+    use burn::backend::{CubeDevice, DispatchDevice};
+    match device {
+        DispatchDevice::Cube(cube @ CubeDevice::Wgpu(_)) => Some(cube),
+        DispatchDevice::Autodiff(inner) => wgpu_device(inner),
+        #[allow(unreachable_patterns)]
+        _ => None,
     }
-    limit(device.as_dispatch())
 }
 
 /// Without the `wgpu` feature there is no wgpu device: `None`.

@@ -158,8 +158,7 @@ const TINY: f32 = 1e-30;
 /// one cube reading all of it (0.35 to 1.3 ms on the H200 for the maxima of an earlier
 /// variant); per channel, as many cubes as channels share the reading.
 fn peak<B: Backend>(grad: FloatTensor<B>) -> FloatTensor<B> {
-    let [n, c, h, w] = grad.shape().dims();
-    let per_channel = B::float_max_abs_dim(channel_rows::<B>(grad, [1, 1, n * h * w, c]), 2);
+    let per_channel = B::float_max_abs_dim(channel_rows::<B>(grad), 2);
     B::float_max_dim(per_channel, 3)
 }
 
@@ -168,8 +167,7 @@ fn peak<B: Backend>(grad: FloatTensor<B>) -> FloatTensor<B> {
 /// both: each input gradient sums over one channel of the weights, each weight gradient over
 /// one channel of the input.
 fn channel_bound<B: Backend>(t: FloatTensor<B>) -> FloatTensor<B> {
-    let [n, c, h, w] = t.shape().dims();
-    let rows = channel_rows::<B>(t, [1, 1, n * h * w, c]);
+    let rows = channel_rows::<B>(t);
     B::float_max_dim(B::float_sum_dim(B::float_abs(rows), 2), 3)
 }
 
@@ -182,12 +180,14 @@ fn unit<B: Backend>(peak: FloatTensor<B>, bound: FloatTensor<B>) -> FloatTensor<
     B::float_mul_scalar(B::float_mul(peak, bound), LIMIT.recip().into())
 }
 
-/// `[n, c, h, w]` as `shape`, in the order `[n, h, w, c]`: a view of a channels-last tensor
-/// (burn-cubecl's layout for activations and their gradients), reduced over one axis where
+/// `[n, c, h, w]` as `[1, 1, n * h * w, c]`: a view of a channels-last tensor (burn-cubecl's
+/// layout for activations and their gradients), reduced over one axis where
 /// `sum_dims(&[0, 2, 3])` takes a kernel per axis. The reductions keep rank 4, so no reshape
 /// follows them.
-fn channel_rows<B: Backend>(t: FloatTensor<B>, shape: [usize; 4]) -> FloatTensor<B> {
-    B::float_reshape(B::float_permute(t, &[0, 2, 3, 1]), Shape::new(shape))
+fn channel_rows<B: Backend>(t: FloatTensor<B>) -> FloatTensor<B> {
+    let [n, c, h, w] = t.shape().dims();
+    let rows = Shape::new([1, 1, n * h * w, c]);
+    B::float_reshape(B::float_permute(t, &[0, 2, 3, 1]), rows)
 }
 
 #[cfg(all(test, feature = "flex"))]

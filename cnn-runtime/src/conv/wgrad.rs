@@ -34,7 +34,7 @@ pub fn weight_gradient_or_burns<B: Backend>(
     weight: FloatTensor<B>,
     grad: FloatTensor<B>,
 ) -> FloatTensor<B> {
-    let fits = |limit| columns_bytes::<B>(g, 1, &x) <= limit;
+    let fits = |limit| image_columns_bytes::<B>(g, &x) <= limit;
     match limit.filter(|&limit| fits(limit)) {
         Some(limit) if crate::switch::own(crate::switch::Rewrite::WeightGradient) => {
             weight_gradient::<B>(g, x, grad, limit)
@@ -54,7 +54,7 @@ pub fn weight_gradient<B: Backend>(
     grad: FloatTensor<B>,
     limit: u64,
 ) -> FloatTensor<B> {
-    let fitting = (limit / columns_bytes::<B>(g, 1, &x).max(1)).max(1) as usize;
+    let fitting = (limit / image_columns_bytes::<B>(g, &x).max(1)).max(1) as usize;
     let pieces = g.batch.div_ceil(fitting);
     if pieces == 1 {
         return whole_batch::<B>(g, x, grad);
@@ -78,10 +78,10 @@ pub fn weight_gradient<B: Backend>(
         .expect("a batch of at least one image")
 }
 
-/// The bytes of the column matrix of `images` images of `x`'s type.
-fn columns_bytes<B: Backend>(g: &Geometry, images: usize, x: &FloatTensor<B>) -> u64 {
+/// The bytes one image adds to the column matrix, in `x`'s type.
+fn image_columns_bytes<B: Backend>(g: &Geometry, x: &FloatTensor<B>) -> u64 {
     let [kh, kw] = g.kernel;
-    let values = images * g.out[0] * g.out[1] * kh * kw * g.channels;
+    let values = g.out[0] * g.out[1] * kh * kw * g.channels;
     (values * x.dtype().size()) as u64
 }
 
@@ -212,7 +212,7 @@ mod tests {
         let grad = Tensor::<4>::random([5, 4, 9, 8], Distribution::Default, &device);
         let weight = flex(&conv.weight.val());
         let expected = burns::<Flex>(&g, flex(&x), weight.clone(), flex(&grad));
-        let one_image = columns_bytes::<Flex>(&g, 1, &flex(&x));
+        let one_image = image_columns_bytes::<Flex>(&g, &flex(&x));
         for limit in [2 * one_image + 1, one_image - 1] {
             let got = weight_gradient_or_burns::<Flex>(
                 Some(limit),
