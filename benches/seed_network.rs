@@ -8,9 +8,9 @@ mod handwritten;
 
 use std::time::Duration;
 
-use cnn::burn::nn::loss::CrossEntropyLossConfig;
 use cnn::burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, decay::WeightDecayConfig};
 use cnn::burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use cnn::runtime::loss::cross_entropy;
 use cnn::runtime::{Backend, Network};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -43,10 +43,7 @@ fn train_step<M: Network>(
     images: Tensor<4>,
     targets: Tensor<1, Int>,
 ) -> M {
-    let device = images.device();
-    let loss = CrossEntropyLossConfig::new()
-        .init(&device)
-        .forward(model.logits(images), targets);
+    let loss = cross_entropy(model.logits(images), targets);
     let grads = GradientsParams::from_grads(loss.backward(), &model);
     let _: f32 = loss.into_scalar();
     optim.step(1e-3, model, grads)

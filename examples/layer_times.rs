@@ -17,11 +17,11 @@ use clap::Parser;
 use cnn::arch::{Layer, Overrides, PlannedLayer, PoolKind, Shape};
 use cnn::burn::module::Module;
 use cnn::burn::nn::conv::{Conv2d, Conv2dConfig};
-use cnn::burn::nn::loss::CrossEntropyLossConfig;
 use cnn::burn::nn::pool::{AvgPool2dConfig, MaxPool2dConfig};
 use cnn::burn::nn::{DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
 use cnn::burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
 use cnn::burn::tensor::{DType, Device, Distribution, Int, Tensor, TensorData};
+use cnn::runtime::loss::cross_entropy;
 use cnn::runtime::{Backend, Network, conv, dense, dropout, init, pool};
 
 #[global_allocator]
@@ -349,9 +349,8 @@ fn adam_row(args: &Args, device: &Device) {
     );
     let labels: Vec<i64> = (0..args.batch_size as i64).map(|i| i % 10).collect();
     let targets = Tensor::<1, Int>::from_data(TensorData::new(labels, [args.batch_size]), device);
-    let loss_fn = CrossEntropyLossConfig::new().init(device);
     let step = median(args.reps, || {
-        let loss = loss_fn.forward(model.logits(images.clone()), targets.clone());
+        let loss = cross_entropy(model.logits(images.clone()), targets.clone());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         // The gradients must be computed before the clock starts: on GPUs the backward pass
         // is still queued here.

@@ -12,9 +12,9 @@ static ALLOCATOR: cnn::runtime::alloc::Allocator = cnn::runtime::alloc::Allocato
 
 use clap::{Parser, ValueEnum};
 use cnn::burn::module::Module;
-use cnn::burn::nn::loss::CrossEntropyLossConfig;
 use cnn::burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
 use cnn::burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use cnn::runtime::loss::cross_entropy;
 use cnn::runtime::precision::ConvPrecision;
 use cnn::runtime::{Backend, Network};
 
@@ -116,12 +116,11 @@ fn time_training(args: &Args, device: &Device) -> Timings {
         .with_epsilon(1e-8)
         .with_weight_decay(Some(WeightDecayConfig::new(1e-3)))
         .init();
-    let loss_fn = CrossEntropyLossConfig::new().init(device);
     let (images, targets) = random_batch(args.batch_size, device);
     let mut phases = Vec::new();
     let seconds = repeat(args, || {
         let started = Instant::now();
-        let loss = loss_fn.forward(model.logits(images.clone()), targets.clone());
+        let loss = cross_entropy(model.logits(images.clone()), targets.clone());
         wait(args, device);
         let forward = started.elapsed().as_secs_f64();
         let grads = GradientsParams::from_grads(loss.backward(), &model);

@@ -2,13 +2,14 @@
 //! to compare the two, or to rule our code out when something looks wrong. Read once per
 //! process.
 //!
-//! - `CNN_KERNELS=burn`: burn's convolution, max pooling, dropout and fully connected layers
-//!   instead of [`crate::conv`], [`crate::pool`], [`crate::dropout`] and [`crate::dense`] (on
-//!   the GPU too, where convolutions otherwise run as input gradients, pooling's padding is
-//!   rewritten, dropout runs on the channels-last view and long fully connected inputs are
-//!   split).
+//! - `CNN_KERNELS=burn`: burn's convolution, max pooling, dropout, fully connected layers and
+//!   cross-entropy loss instead of [`crate::conv`], [`crate::pool`], [`crate::dropout`],
+//!   [`crate::dense`] and [`crate::loss`] (on the GPU too, where convolutions otherwise run as
+//!   input gradients, pooling's padding is rewritten, dropout runs on the channels-last view
+//!   and long fully connected inputs are split).
 //! - `CNN_KERNELS=burn:dropout,dense`: burn's for the listed layers only (`conv`, `pool`,
-//!   `dropout`, `dense`), or `wgrad`: burn's weight gradient inside our GPU convolution.
+//!   `dropout`, `dense`, `loss`), or `wgrad`: burn's weight gradient inside our GPU
+//!   convolution.
 //!
 //! Anything else is reported once on stderr, and ours run.
 
@@ -23,15 +24,18 @@ pub enum Rewrite {
     Dense,
     /// The weight gradient of our GPU convolution ([`crate::conv`]).
     WeightGradient,
+    /// Softmax cross-entropy as one operation ([`crate::loss`]).
+    Loss,
 }
 
 impl Rewrite {
-    const ALL: [Rewrite; 5] = [
+    const ALL: [Rewrite; 6] = [
         Rewrite::Conv,
         Rewrite::Pool,
         Rewrite::Dropout,
         Rewrite::Dense,
         Rewrite::WeightGradient,
+        Rewrite::Loss,
     ];
 
     fn name(self) -> &'static str {
@@ -41,6 +45,7 @@ impl Rewrite {
             Rewrite::Dropout => "dropout",
             Rewrite::Dense => "dense",
             Rewrite::WeightGradient => "wgrad",
+            Rewrite::Loss => "loss",
         }
     }
 }
@@ -66,7 +71,8 @@ fn parse(value: Option<&str>) -> Result<Vec<Rewrite>, String> {
     if value == "burn" {
         return Ok(Rewrite::ALL.to_vec());
     }
-    let expected = "expected `burn` or `burn:` and a list of conv, pool, dropout, dense, wgrad";
+    let expected =
+        "expected `burn` or `burn:` and a list of conv, pool, dropout, dense, wgrad, loss";
     let Some(list) = value.strip_prefix("burn:") else {
         return Err(format!("`{value}` is not understood ({expected})"));
     };
@@ -96,6 +102,7 @@ mod tests {
         );
         assert_eq!(parse(Some("burn:conv")), Ok(vec![Rewrite::Conv]));
         assert_eq!(parse(Some("burn:wgrad")), Ok(vec![Rewrite::WeightGradient]));
+        assert_eq!(parse(Some("burn:loss")), Ok(vec![Rewrite::Loss]));
     }
 
     #[test]
@@ -103,7 +110,7 @@ mod tests {
         for value in ["ours", "burn:", "burn:dropout,relu", "BURN"] {
             let message = parse(Some(value)).unwrap_err();
             assert!(
-                message.contains("conv, pool, dropout, dense, wgrad"),
+                message.contains("conv, pool, dropout, dense, wgrad, loss"),
                 "{message}"
             );
         }

@@ -3,7 +3,8 @@
 //! paddings it rewrites (TF SAME's uneven padding included; its weight gradient gathered in
 //! one copy) and one it leaves to burn (strided); `cnn_runtime::dense::forward` for the seed's
 //! fc1, whose long input it splits; `cnn_runtime::dropout::forward`, which runs burn's dropout
-//! on the channels-last view of image batches. One test takes a batch whose weight gradient
+//! on the channels-last view of image batches; `cnn_runtime::loss::cross_entropy`, one
+//! operation with its own backward pass. One test takes a batch whose weight gradient
 //! does not fit one buffer of Mesa's software GPU, which it then computes in pieces.
 //!
 //! Needs a GPU, or Mesa's software one (`llvmpipe`; a few minutes there, most of them
@@ -15,10 +16,11 @@
 #![cfg(feature = "wgpu")]
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{DropoutConfig, LinearConfig, PaddingConfig2d};
-use burn::tensor::{Device, DeviceKind, Distribution, Tensor, Tolerance};
+use burn::tensor::{Device, DeviceKind, Distribution, Int, Tensor, TensorData, Tolerance};
 use cnn_runtime::precision::ConvPrecision;
-use cnn_runtime::{conv, dense, dropout};
+use cnn_runtime::{conv, dense, dropout, loss};
 
 /// Kernel, stride and padding (top, left, bottom, right) on a 7x6 input.
 const CASES: [([usize; 2], [usize; 2], [usize; 4]); 5] = [
@@ -131,6 +133,35 @@ fn gpu_split_dense_layer_matches_burns() {
     assert_close(x.grad(&got).unwrap(), x.grad(&expected).unwrap(), tolerance);
     let w = &layer.weight;
     assert_close(w.grad(&got).unwrap(), w.grad(&expected).unwrap(), tolerance);
+}
+
+/// `loss::cross_entropy`, one operation, against burn's `CrossEntropyLoss`: the loss and the
+/// logits' gradient, through a scale so that the backward pass's product is exercised.
+#[test]
+#[ignore = "needs a wgpu device"]
+fn gpu_cross_entropy_matches_burns() {
+    let device = Device::wgpu(DeviceKind::DefaultDevice).autodiff();
+    let logits = Tensor::<2>::random([16, 10], Distribution::Normal(0.0, 20.0), &device);
+    let labels: Vec<i64> = (0..16).map(|i| (i * 7) % 10).collect();
+    let targets = Tensor::<1, Int>::from_data(TensorData::new(labels, [16]), &device);
+    let (ours, theirs) = (logits.clone().require_grad(), logits.require_grad());
+    let got = loss::cross_entropy(ours.clone(), targets.clone()) * 0.5;
+    let expected = CrossEntropyLossConfig::new()
+        .init(&device)
+        .forward(theirs.clone(), targets)
+        * 0.5;
+    assert_close(
+        got.clone(),
+        expected.clone(),
+        Tolerance::rel_abs(1e-5, 1e-5),
+    );
+    let (got, expected) = (got.backward(), expected.backward());
+    let tolerance = Tolerance::absolute(1e-6);
+    assert_close(
+        ours.grad(&got).unwrap(),
+        theirs.grad(&expected).unwrap(),
+        tolerance,
+    );
 }
 
 /// Each output is 0 or the input scaled by `1 / keep`, about `keep` of them kept, and the

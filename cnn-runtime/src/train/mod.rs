@@ -14,7 +14,6 @@ mod interrupt;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor};
@@ -282,7 +281,6 @@ impl Trainer<'_> {
             .config
             .schedule
             .rate(self.config.learning_rate, epoch, self.config.epochs);
-        let loss_fn = CrossEntropyLossConfig::new().init(device);
         self.observer
             .epoch_start(epoch, self.config.epochs, progress.batch, batches.len());
         let clock = (Instant::now(), progress.seen);
@@ -299,7 +297,7 @@ impl Trainer<'_> {
             let ImageBatch { images, targets } = train.batch_tensor(indices, &batcher, device);
             let logits = model.logits(images);
             let errors = count_errors(logits.clone(), targets.clone());
-            let loss = loss_fn.forward(logits, targets);
+            let loss = crate::loss::cross_entropy(logits, targets);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(rate, model, grads);
             let step = Queued {
