@@ -339,6 +339,45 @@ fn evaluation_matches_the_trained_model() {
     );
 }
 
+/// With a learning rate of 1e-30 (0 is refused) Adam's steps, about the rate in size, vanish
+/// when added to the weights, and `TinyNet` has no dropout: so the loss and error rate
+/// training reports for its epoch are those that evaluating the model on the training images
+/// gives.
+#[test]
+fn training_reports_the_loss_and_errors_of_its_batches() {
+    let _serial = serial();
+    let data = data();
+    let config = TrainConfig {
+        learning_rate: 1e-30,
+        ..config(1)
+    };
+    let trained = trainer(config, None, &mut Quiet)
+        .fit::<TinyNet>(&data, false)
+        .unwrap();
+    let reported = &trained.history[0];
+    let model = trained.model.valid();
+    let batcher = cnn::runtime::data::ImageBatcher::default();
+    let evaluation = cnn::runtime::evaluate::evaluate(&model, &data.train, &batcher, 64, &device());
+    let errors = evaluation
+        .y_true
+        .iter()
+        .zip(&evaluation.y_pred)
+        .filter(|(t, p)| t != p)
+        .count();
+    let error_rate = errors as f64 / evaluation.y_true.len() as f64;
+    assert!(error_rate > 0.5, "an untrained model: {error_rate}");
+    assert!(
+        (reported.train_error - error_rate).abs() < 1e-12,
+        "{reported:?} against {error_rate}"
+    );
+    let loss = (reported.train_loss - evaluation.loss).abs();
+    assert!(
+        loss < 1e-5 * evaluation.loss,
+        "{reported:?} against {}",
+        evaluation.loss
+    );
+}
+
 #[test]
 fn every_weight_and_bias_is_trained() {
     use cnn::burn::nn::loss::CrossEntropyLossConfig;

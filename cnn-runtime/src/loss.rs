@@ -15,7 +15,8 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 /// The mean softmax cross-entropy of `logits` (`[batch, classes]`) against class indices
 /// `targets` (`[batch]`), as a `[1]` tensor; the same value and gradient as burn's
-/// `CrossEntropyLoss` (without smoothing or padding).
+/// `CrossEntropyLoss` (without smoothing or padding). Targets must lie below `classes`, as
+/// the datasets check when they load.
 pub fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
     #[cfg(any(feature = "flex", feature = "wgpu"))]
     if crate::switch::own(crate::switch::Rewrite::Loss)

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, Tensor, Transaction};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -28,7 +28,7 @@ pub use interrupt::Interrupt;
 
 use crate::Network;
 use crate::data::{BatcherOptions, Dataset, ImageBatch, ImageBatcher, ImageSet};
-use crate::evaluate::evaluate;
+use crate::evaluate::{argmax, evaluate};
 use crate::history::EpochMetrics;
 use crate::precision::ConvPrecision;
 
@@ -296,15 +296,14 @@ impl Trainer<'_> {
             }
             let ImageBatch { images, targets } = train.batch_tensor(indices, &batcher, device);
             let logits = model.logits(images);
-            let errors = count_errors(logits.clone(), targets.clone());
-            let loss = crate::loss::cross_entropy(logits, targets);
+            let loss = crate::loss::cross_entropy(logits.clone(), targets);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(rate, model, grads);
             let step = Queued {
                 batch: b,
-                images: indices.len(),
+                labels: indices.iter().map(|&i| train.labels()[i]).collect(),
                 loss: loss.detach(),
-                errors,
+                logits: logits.detach(),
             };
             if let Some(previous) = queued.replace(step) {
                 self.record(previous, progress, clock)?;
@@ -322,16 +321,18 @@ impl Trainer<'_> {
         Ok(((model, optimizer), EpochOutcome::Done))
     }
 
-    /// Reads a queued step's loss and error count and adds them to `progress`. A step whose
-    /// loss is not finite stops training; the model that took it (and the step queued after
-    /// it) is dropped with the error, and the checkpoint on disk predates both.
+    /// Reads a queued step's loss and error count ([`Queued::read`]) and adds them to
+    /// `progress`. A step whose loss is not finite stops training; the model that took it (and
+    /// the step queued after it) is dropped with the error, and the checkpoint on disk
+    /// predates both.
     fn record(
         &mut self,
         step: Queued,
         progress: &mut Progress,
         (started, seen_before): (Instant, u64),
     ) -> Result<(), TrainError> {
-        let (value, errors) = read_loss_and_errors(step.loss, step.errors);
+        let (batch, images) = (step.batch, step.labels.len());
+        let (value, errors) = step.read();
         if !value.is_finite() {
             let checkpoint = self
                 .checkpoint
@@ -340,20 +341,20 @@ impl Trainer<'_> {
                 .map(|c| c.dir().to_owned());
             return Err(TrainError::NonFiniteLoss {
                 epoch: progress.epoch,
-                batch: step.batch + 1,
+                batch: batch + 1,
                 value,
                 checkpoint,
             });
         }
-        progress.loss_sum += f64::from(value) * step.images as f64;
+        progress.loss_sum += f64::from(value) * images as f64;
         progress.errors += errors;
-        progress.seen += step.images as u64;
-        progress.batch = step.batch + 1;
+        progress.seen += images as u64;
+        progress.batch = batch + 1;
         let speed =
             (progress.seen - seen_before) as f64 / started.elapsed().as_secs_f64().max(1e-9);
         let seen = progress.seen as f64;
         self.observer.batch(
-            step.batch,
+            batch,
             progress.loss_sum / seen,
             progress.errors as f64 / seen,
             speed,
@@ -406,9 +407,27 @@ impl Trainer<'_> {
 struct Queued {
     /// The step's batch within the epoch, from 0.
     batch: usize,
-    images: usize,
+    /// The batch's labels, on the host.
+    labels: Vec<u16>,
     loss: Tensor<1>,
-    errors: Tensor<1>,
+    logits: Tensor<2>,
+}
+
+impl Queued {
+    /// The loss, and how many predictions (each row's first largest logit, as in
+    /// [`evaluate`]) miss their label: the loss and logits read in one transfer, the errors
+    /// counted on the host, which costs the device no kernels.
+    fn read(self) -> (f32, u64) {
+        let [loss, logits] = Transaction::default()
+            .register(self.loss)
+            .register(self.logits)
+            .execute()
+            .try_into()
+            .expect("two tensors read");
+        let loss = loss.try_to_vec::<f32>().expect("an f32 loss")[0];
+        let logits = logits.try_to_vec::<f32>().expect("f32 logits");
+        (loss, count_errors(&logits, &self.labels))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -446,24 +465,31 @@ fn half_precision_hint() -> String {
     }
 }
 
-/// How many of the batch's predictions miss their target, as a `[1]` tensor on the device.
-fn count_errors(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-    let predictions: Tensor<1, Int> = logits.argmax(1).flatten(0, 1);
-    predictions.not_equal(targets).float().sum()
-}
-
-/// The batch's loss and error count, read back in one transfer (the count is exact in `f32`
-/// below 2^24 images).
-fn read_loss_and_errors(loss: Tensor<1>, errors: Tensor<1>) -> (f32, u64) {
-    let both = Tensor::cat(vec![loss, errors], 0).into_data();
-    match both.try_to_vec::<f32>().as_deref() {
-        Ok([loss, errors]) => (*loss, *errors as u64),
-        other => unreachable!("two f32 values, got {other:?}"),
-    }
+/// How many rows of `logits` (one per label) have their first largest value elsewhere than at
+/// their label.
+fn count_errors(logits: &[f32], labels: &[u16]) -> u64 {
+    let classes = logits.len() / labels.len().max(1);
+    let rows = logits.chunks_exact(classes.max(1));
+    rows.zip(labels)
+        .filter(|(row, label)| argmax(row) != usize::from(**label))
+        .count() as u64
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_error_is_a_row_whose_first_largest_logit_is_not_at_its_label() {
+        let logits = [
+            0.1, 0.7, 0.2, // label 1: right
+            0.5, 0.2, 0.3, // label 2: wrong
+            0.4, 0.4, 0.2, // a tie: the first of the two is the prediction
+            0.4, 0.4, 0.2, // label 1, tied with 0 before it: wrong
+        ];
+        assert_eq!(super::count_errors(&logits, &[1, 2, 0, 1]), 2);
+        assert_eq!(super::count_errors(&logits[..3], &[0]), 1);
+        assert_eq!(super::count_errors(&[], &[]), 0);
+    }
+
     #[test]
     fn shuffles_reproducibly_per_epoch() {
         let a = super::shuffled(100, 7, 1);
