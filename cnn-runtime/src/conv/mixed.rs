@@ -29,7 +29,7 @@ use burn::backend::{DispatchKindConversion, DispatchTensor, FloatDType, Shape, T
 use burn::tensor::Tensor;
 
 use super::kernels::Wanted;
-use super::turned::{self, own_options};
+use super::turned::{self, channels_last, own_options};
 use super::{Geometry, op};
 
 /// The largest gradient element the scaled backward pass lets a half type hold (`f16`'s
@@ -84,6 +84,14 @@ impl<B: Backend> op::BackwardPass<B> for MixedBackward {
     ) -> [Option<FloatTensor<B>>; 3] {
         let [x_half, weight_half] = (s.kept.clone())
             .unwrap_or_else(|| [&s.x, &s.weight].map(|t| B::float_cast(t.clone(), self.half)));
+        // On wgpu both gradients read the output gradient channels-last ([`channels_last`]).
+        let s = match self.gpu {
+            Some(_) => op::Saved {
+                grad: channels_last::<B>(s.grad),
+                ..s
+            },
+            None => s,
+        };
         let scaling = Scaling::<B>::new(&s, wanted);
         let [dx_in, dw_in] = scaling.inputs(&s.grad, self.half);
         let options = own_options(&s.g);
