@@ -358,13 +358,7 @@ fn training_reports_the_loss_and_errors_of_its_batches() {
     let model = trained.model.valid();
     let batcher = cnn::runtime::data::ImageBatcher::default();
     let evaluation = cnn::runtime::evaluate::evaluate(&model, &data.train, &batcher, 64, &device());
-    let errors = evaluation
-        .y_true
-        .iter()
-        .zip(&evaluation.y_pred)
-        .filter(|(t, p)| t != p)
-        .count();
-    let error_rate = errors as f64 / evaluation.y_true.len() as f64;
+    let error_rate = evaluation.error_rate();
     assert!(error_rate > 0.5, "an untrained model: {error_rate}");
     assert!(
         (reported.train_error - error_rate).abs() < 1e-12,

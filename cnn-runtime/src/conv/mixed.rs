@@ -79,19 +79,15 @@ struct MixedBackward {
 impl<B: Backend> op::BackwardPass<B> for MixedBackward {
     fn gradients(
         self,
-        s: op::Saved<FloatTensor<B>>,
+        mut s: op::Saved<FloatTensor<B>>,
         wanted: Wanted,
     ) -> [Option<FloatTensor<B>>; 3] {
         let [x_half, weight_half] = (s.kept.clone())
             .unwrap_or_else(|| [&s.x, &s.weight].map(|t| B::float_cast(t.clone(), self.half)));
         // On wgpu both gradients read the output gradient channels-last ([`channels_last`]).
-        let s = match self.gpu {
-            Some(_) => op::Saved {
-                grad: channels_last::<B>(s.grad),
-                ..s
-            },
-            None => s,
-        };
+        if self.gpu.is_some() {
+            s.grad = channels_last::<B>(s.grad);
+        }
         let scaling = Scaling::<B>::new(&s, wanted);
         let [dx_in, dw_in] = scaling.inputs(&s.grad, self.half);
         let options = own_options(&s.g);
