@@ -13,9 +13,9 @@
 //! no step waits to read a scale back.
 //!
 //! On wgpu, where a batch-64 step is paced by the host's launches, the scaling is written in
-//! few kernels: `abs` and two reductions per bound and two for `max|g|`, each over one axis of a
-//! channels-last view, and the scaling folded into one elementwise kernel before the matmuls
-//! and one after each. Through Mesa's software GPU, the seed network's step with this backward
+//! few kernels: `abs` and two or three reductions per bound and two for `max|g|`, over axes of
+//! a channels-last view ([`super::channels`]), and the scaling folded into one elementwise
+//! kernel before the matmuls and one after each. Through Mesa's software GPU, the seed network's step with this backward
 //! pass (in `f32`, which Mesa has) launched 192 kernels, against 282 with the scaling written
 //! as per-channel sums over three axes and `clamp`s. The backward pass also reuses the input
 //! and weights the forward pass cast to the half type, and the bias is added after the cast
@@ -25,12 +25,12 @@ use burn::backend::Backend;
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::strategy::{BalancedCheckpointing, NoCheckpointing};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{DispatchKindConversion, DispatchTensor, FloatDType, Shape, TensorMetadata};
+use burn::backend::{DispatchKindConversion, DispatchTensor, FloatDType};
 use burn::tensor::Tensor;
 
 use super::kernels::Wanted;
 use super::turned::{self, channels_last, own_options};
-use super::{Geometry, op};
+use super::{Geometry, channels, op};
 
 /// The largest gradient element the scaled backward pass lets a half type hold (`f16`'s
 /// largest finite value is 65504).
@@ -102,7 +102,7 @@ impl<B: Backend> op::BackwardPass<B> for MixedBackward {
         });
         let bias = wanted
             .bias
-            .then(|| op::bias_gradient::<B>(s.grad.clone(), &s.g));
+            .then(|| channels::bias_gradient::<B>(s.grad.clone()));
         [dx, dw, bias]
     }
 }
@@ -122,7 +122,7 @@ struct Scaling<B: Backend> {
 
 impl<B: Backend> Scaling<B> {
     fn new(s: &op::Saved<FloatTensor<B>>, wanted: Wanted) -> Self {
-        let peak = peak::<B>(s.grad.clone());
+        let peak = channels::max_abs::<B>(s.grad.clone());
         let bounds = [(wanted.x, &s.weight), (wanted.weight, &s.x)]
             .map(|(wanted, t)| wanted.then(|| channel_bound::<B>(t.clone())));
         Scaling { peak, bounds }
@@ -157,22 +157,12 @@ impl<B: Backend> Scaling<B> {
 /// divides by a positive number; negligible beside any gradient that is not.
 const TINY: f32 = 1e-30;
 
-/// `max|grad|` as a `[1, 1, 1, 1]` tensor: per channel first, then over the channels. cubecl
-/// gives each output of a reduction one cube, so a maximum over the whole tensor at once is
-/// one cube reading all of it (0.35 to 1.3 ms on the H200 for the maxima of an earlier
-/// variant); per channel, as many cubes as channels share the reading.
-fn peak<B: Backend>(grad: FloatTensor<B>) -> FloatTensor<B> {
-    let per_channel = B::float_max_abs_dim(channel_rows::<B>(grad), 2);
-    B::float_max_dim(per_channel, 3)
-}
-
 /// `max_c sum|t[:, c]|` as a `[1, 1, 1, 1]` tensor, for `t` the weights (`[filters,
 /// channels, kh, kw]`) or the input (`[batch, channels, h, w]`), whose channel axis is 1 in
 /// both: each input gradient sums over one channel of the weights, each weight gradient over
 /// one channel of the input.
 fn channel_bound<B: Backend>(t: FloatTensor<B>) -> FloatTensor<B> {
-    let rows = channel_rows::<B>(t);
-    B::float_max_dim(B::float_sum_dim(B::float_abs(rows), 2), 3)
+    B::float_max_dim(channels::abs_sum::<B>(t), 3)
 }
 
 /// `(peak + TINY) * (1 + bound) / LIMIT`: the output gradient divided by it keeps a gradient
@@ -182,16 +172,6 @@ fn unit<B: Backend>(peak: FloatTensor<B>, bound: FloatTensor<B>) -> FloatTensor<
     let peak = B::float_add_scalar(peak, TINY.into());
     let bound = B::float_add_scalar(bound, 1.0f32.into());
     B::float_mul_scalar(B::float_mul(peak, bound), LIMIT.recip().into())
-}
-
-/// `[n, c, h, w]` as `[1, 1, n * h * w, c]`: a view of a channels-last tensor (burn-cubecl's
-/// layout for activations and their gradients), reduced over one axis where
-/// `sum_dims(&[0, 2, 3])` takes a kernel per axis. The reductions keep rank 4, so no reshape
-/// follows them.
-fn channel_rows<B: Backend>(t: FloatTensor<B>) -> FloatTensor<B> {
-    let [n, c, h, w] = t.shape().dims();
-    let rows = Shape::new([1, 1, n * h * w, c]);
-    B::float_reshape(B::float_permute(t, &[0, 2, 3, 1]), rows)
 }
 
 #[cfg(all(test, feature = "flex"))]

@@ -12,6 +12,8 @@
 pub mod kernels;
 mod rows;
 
+#[cfg(any(test, feature = "flex", feature = "wgpu"))]
+mod channels;
 #[cfg(feature = "flex")]
 mod flex;
 #[cfg(any(test, feature = "flex", feature = "wgpu"))]

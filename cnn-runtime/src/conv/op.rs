@@ -11,7 +11,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::{Autodiff, NodeId};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, DispatchKindConversion, DispatchTensor, Shape};
+use burn::backend::{Backend, DispatchKindConversion, DispatchTensor};
 use burn::tensor::Tensor;
 
 use super::Geometry;
@@ -154,10 +154,4 @@ impl<B: Backend, Op: BackwardPass<B>> Backward<B, 3> for Recorded<Op> {
             }
         }
     }
-}
-
-/// The bias gradient: the output gradient summed over batch and pixels.
-pub fn bias_gradient<B: Backend>(grad: FloatTensor<B>, g: &Geometry) -> FloatTensor<B> {
-    let sums = B::float_sum_dims(grad, &[0, 2, 3]);
-    B::float_reshape(sums, Shape::new([g.filters]))
 }

@@ -23,7 +23,7 @@ use burn::tensor::Tensor;
 use burn::tensor::ops::ConvOptions;
 
 use super::kernels::Wanted;
-use super::{Geometry, op};
+use super::{Geometry, channels, op};
 
 /// The convolution on backend `B`'s tensors, or `None` when they live on another backend or
 /// the geometry has no turned form (strided, or padded by a kernel size or more). `limit` is
@@ -156,7 +156,7 @@ impl<B: Backend> op::BackwardPass<B> for TurnedBackward {
                 let limit = Some(self.limit);
                 super::wgrad::weight_gradient_or_burns::<B>(limit, &s.g, x, weight, grad.clone())
             }),
-            wanted.bias.then(|| op::bias_gradient::<B>(grad, &s.g)),
+            wanted.bias.then(|| channels::bias_gradient::<B>(grad)),
         ]
     }
 }
