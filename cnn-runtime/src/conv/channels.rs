@@ -5,7 +5,8 @@
 //! Why in two steps: cubecl reduces each output in one unit or cube, so summing a `[64, 128,
 //! 28, 28]` gradient per channel in one reduction is 128 outputs of 50,176 rows each. On the
 //! H200 (Vulkan, batch 64) such reductions took 240-270 µs each, against 38-40 µs for the same
-//! rows over 64 channels, and a quarter of a mixed-precision step's kernel time went to them.
+//! rows over 64 channels, and over a fifth of a mixed-precision step's kernel time went to
+//! them.
 //! Viewed as `[1, n, h * w, c]`, the first reduction has `n` times the outputs and `1/n` of
 //! the rows, and the second sums `n` rows per channel.
 

@@ -13,13 +13,14 @@
 //! no step waits to read a scale back.
 //!
 //! On wgpu, where a batch-64 step is paced by the host's launches, the scaling is written in
-//! few kernels: `abs` and two or three reductions per bound and two for `max|g|`, over axes of
-//! a channels-last view ([`super::channels`]), and the scaling folded into one elementwise
-//! kernel before the matmuls and one after each. Through Mesa's software GPU, the seed network's step with this backward
-//! pass (in `f32`, which Mesa has) launched 192 kernels, against 282 with the scaling written
-//! as per-channel sums over three axes and `clamp`s. The backward pass also reuses the input
-//! and weights the forward pass cast to the half type, and the bias is added after the cast
-//! back to `f32`: three casts fewer per convolution.
+//! few kernels: `abs` and two or three reductions per bound and two for `max|g|`, over axes
+//! of a channels-last view ([`super::channels`]), and the scaling folded into one elementwise
+//! kernel before the matmuls and one after each. Through Mesa's software GPU, the seed
+//! network's step with this backward pass (in `f32`, which Mesa has) launched 192 kernels
+//! (session 8), against 282 with the scaling written as per-channel sums over three axes and
+//! `clamp`s. The backward pass also reuses the input and weights the forward pass cast to the
+//! half type, and the bias is added after the cast back to `f32`: three casts fewer per
+//! convolution.
 
 use burn::backend::Backend;
 use burn::backend::autodiff::Autodiff;
