@@ -1,14 +1,14 @@
-//! Reductions of a channels-last `[n, c, h, w]` tensor over batch and pixels: the bias
-//! gradient, and the largest value and per-channel sums mixed precision scales its gradients
-//! by ([`super::mixed`]).
+//! Channels-last views of `[n, c, h, w]` tensors, and their reductions over batch and pixels:
+//! the bias gradient, and the largest value and per-channel sums mixed precision scales its
+//! gradients by ([`super::mixed`]). burn-cubecl keeps activations and their gradients
+//! channels-last in memory, where these views copy nothing.
 //!
-//! Why in two steps: cubecl reduces each output in one unit or cube, so summing a `[64, 128,
-//! 28, 28]` gradient per channel in one reduction is 128 outputs of 50,176 rows each. On the
-//! H200 (Vulkan, batch 64) such reductions took 240-270 µs each, against 38-40 µs for the same
-//! rows over 64 channels, and over a fifth of a mixed-precision step's kernel time went to
-//! them.
-//! Viewed as `[1, n, h * w, c]`, the first reduction has `n` times the outputs and `1/n` of
-//! the rows, and the second sums `n` rows per channel.
+//! Why the reductions take two steps: cubecl reduces each output in one unit or cube, so
+//! summing a `[64, 128, 28, 28]` gradient per channel in one reduction is 128 outputs of
+//! 50,176 rows each. On the H200 (Vulkan, batch 64) such reductions took 240-270 µs each,
+//! against 38-40 µs for the same rows over 64 channels, and over a fifth of a mixed-precision
+//! step's kernel time went to them. Viewed as `[1, n, h * w, c]`, the first reduction has `n`
+//! times the outputs and `1/n` of the rows, and the second sums `n` rows per channel.
 
 use burn::backend::Backend;
 use burn::backend::tensor::FloatTensor;
@@ -50,9 +50,28 @@ fn sum<B: Backend>(t: FloatTensor<B>) -> FloatTensor<B> {
     }
 }
 
+/// `t` (`[n, c, h, w]`) with its memory channels-last, viewed as `[n, c, h, w]` again: a copy
+/// unless it already lies that way. burn's input gradient and our weight gradient both read
+/// the output gradient channels-last, and each copied it when it did not (the gradient of a
+/// layer fed by a reshape, such as conv5's from fc1).
+pub fn channels_last<B: Backend>(t: FloatTensor<B>) -> FloatTensor<B> {
+    let [n, c, h, w] = t.shape().dims();
+    let rows = in_channel_order::<B>(t, Shape::new([n * h * w, c]));
+    B::float_permute(
+        B::float_reshape(rows, Shape::new([n, h, w, c])),
+        &[0, 3, 1, 2],
+    )
+}
+
+/// `t` (`[n, c, h, w]`) read in `[n, h, w, c]` order and shaped as `shape` (for example
+/// `[n * h * w, c]`): a view of a channels-last tensor, a copy of any other.
+pub fn in_channel_order<B: Backend>(t: FloatTensor<B>, shape: Shape) -> FloatTensor<B> {
+    B::float_reshape(B::float_permute(t, &[0, 2, 3, 1]), shape)
+}
+
 /// `[n, c, h, w]` as `[1, n, h * w, c]` when the reduction runs in two steps (`true`), else
-/// as `[1, 1, n * h * w, c]`: views of a channels-last tensor, reduced over axis 2 and then 1.
-/// The reductions keep rank 4, so no reshape follows them.
+/// as `[1, 1, n * h * w, c]`, reduced over axis 2 and then 1. The reductions keep rank 4, so
+/// no reshape follows them.
 fn rows<B: Backend>(t: FloatTensor<B>) -> (FloatTensor<B>, bool) {
     let [n, c, h, w] = t.shape().dims();
     let two_steps = n > 1 && h * w > 1 && n * h * w >= TWO_STEPS_FROM;
@@ -61,11 +80,8 @@ fn rows<B: Backend>(t: FloatTensor<B>) -> (FloatTensor<B>, bool) {
     } else {
         (1, n * h * w)
     };
-    let rows = Shape::new([1, outer, inner, c]);
-    (
-        B::float_reshape(B::float_permute(t, &[0, 2, 3, 1]), rows),
-        two_steps,
-    )
+    let rows = in_channel_order::<B>(t, Shape::new([1, outer, inner, c]));
+    (rows, two_steps)
 }
 
 #[cfg(all(test, feature = "flex"))]

@@ -29,9 +29,10 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{DispatchKindConversion, DispatchTensor, FloatDType};
 use burn::tensor::Tensor;
 
+use super::channels::{self, channels_last};
 use super::kernels::Wanted;
-use super::turned::{self, channels_last, own_options};
-use super::{Geometry, channels, op};
+use super::turned::{self, own_options};
+use super::{Geometry, op};
 
 /// The largest gradient element the scaled backward pass lets a half type hold (`f16`'s
 /// largest finite value is 65504).

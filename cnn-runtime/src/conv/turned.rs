@@ -117,23 +117,6 @@ pub(super) fn end_pad(g: &Geometry, i: usize) -> usize {
     ((g.out[i] - 1) * g.stride[i] + g.kernel[i]).saturating_sub(size + g.pad[i])
 }
 
-/// `t` (`[n, c, h, w]`) with its memory channels-last, viewed as `[n, c, h, w]` again: a copy
-/// unless it already lies that way. burn's input gradient and our weight gradient both read
-/// the output gradient channels-last, and each copied it when it did not (the gradient of a
-/// layer fed by a reshape, such as conv5's from fc1).
-pub(super) fn channels_last<B: Backend>(t: FloatTensor<B>) -> FloatTensor<B> {
-    let shape = t.shape();
-    let [n, c, h, w] = [shape[0], shape[1], shape[2], shape[3]];
-    let rows = B::float_reshape(
-        B::float_permute(t, &[0, 2, 3, 1]),
-        Shape::new([n * h * w, c]),
-    );
-    B::float_permute(
-        B::float_reshape(rows, Shape::new([n, h, w, c])),
-        &[0, 3, 1, 2],
-    )
-}
-
 #[derive(Debug, Clone, Copy)]
 struct TurnedBackward {
     /// The most bytes one buffer holds on the device.
@@ -147,7 +130,7 @@ impl<B: Backend> op::BackwardPass<B> for TurnedBackward {
         wanted: Wanted,
     ) -> [Option<FloatTensor<B>>; 3] {
         let options = own_options(&s.g);
-        let (x, weight, grad) = (s.x, s.weight, channels_last::<B>(s.grad));
+        let (x, weight, grad) = (s.x, s.weight, channels::channels_last::<B>(s.grad));
         [
             wanted.x.then(|| {
                 B::conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), options.clone())

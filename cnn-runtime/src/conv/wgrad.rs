@@ -96,10 +96,7 @@ fn whole_batch<B: Backend>(
     let taps = kh * kw * g.channels;
     let columns = B::float_reshape(windows::<B>(g, x), Shape::new([rows, taps]));
     // [batch, filters, out_h, out_w] as [rows, filters]: free when channels-last in memory.
-    let grad = B::float_reshape(
-        B::float_permute(grad, &[0, 2, 3, 1]),
-        Shape::new([rows, g.filters]),
-    );
+    let grad = super::channels::in_channel_order::<B>(grad, Shape::new([rows, g.filters]));
     let dw = match crate::dense::parts(rows) {
         Some(parts) => {
             let per = rows / parts;
