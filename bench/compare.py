@@ -28,7 +28,8 @@ def burn(args, mode, batch):
     if args.threads:
         env["RAYON_NUM_THREADS"] = str(args.threads)
     return run([args.burn_bin, "--mode", mode, "--batch-size", str(batch), "--steps",
-                str(args.steps), *warmup(args), "--backend", args.backend], env)
+                str(args.steps), *warmup(args), "--backend", args.backend,
+                "--conv-precision", args.conv_precision], env)
 
 
 def torch(args, mode, batch):
@@ -45,6 +46,9 @@ def main():
     parser.add_argument("--burn-bin", required=True)
     parser.add_argument("--backend", default="flex")
     parser.add_argument("--torch-device", default="cpu")
+    # f16 or bf16: burn's convolutions in a half type (for GPUs). PyTorch keeps its defaults,
+    # which on NVIDIA GPUs run convolutions in TF32.
+    parser.add_argument("--conv-precision", default="f32")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--batch-sizes", default="64")
     parser.add_argument("--modes", default="train,infer")
@@ -89,6 +93,9 @@ def print_table(runs):
               f"{pick('burn', 'peak_rss_mib'):13.0f} {peak_t:16.0f}")
     print("\nimages/s and first step: medians over rounds (each round's figure is the median of "
           "its timed steps); peak memory: resident set (PyTorch on CUDA: GPU memory allocated).")
+    precisions = {r["conv_precision"] for r in runs if r["name"] == "burn"}
+    if precisions - {"f32"}:
+        print(f"burn's convolutions ran in {', '.join(sorted(precisions))} (--conv-precision).")
 
 
 if __name__ == "__main__":

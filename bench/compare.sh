@@ -4,9 +4,12 @@
 #
 #   bench/compare.sh                       # CPU, all cores, batch 64, 3 rounds
 #   bench/compare.sh --threads 2 --batch-sizes 64,256 --rounds 5
+#   bench/compare.sh --backend vulkan --torch-device cuda --conv-precision f16 --modes train \
+#       --batch-sizes 64,256 --steps 100 --warmup 5 --warmup-secs 1.5      # NVIDIA GPU
 #
 # The first run creates bench/.venv with PyTorch from PyPI (a few GB). Other flags go to
-# bench/compare.py (--modes, --steps, --warmup, --warmup-secs, --backend, --torch-device, --json).
+# bench/compare.py (--modes, --steps, --warmup, --warmup-secs, --backend, --torch-device,
+# --conv-precision, --json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
