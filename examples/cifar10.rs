@@ -28,6 +28,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: the first statement of `main`: no other thread exists yet.
+    unsafe { cnn::runtime::kernel_compilation::skip_library_backtraces() };
     let args = Args::parse();
     experiment::main::<Cifar10Net>(
         "cifar10",

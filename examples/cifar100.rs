@@ -37,6 +37,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: the first statement of `main`: no other thread exists yet.
+    unsafe { cnn::runtime::kernel_compilation::skip_library_backtraces() };
     let args = Args::parse();
     let load = |labels| {
         move |dir: Option<&Path>| {

@@ -40,6 +40,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: the first statement of `main`: no other thread exists yet.
+    unsafe { cnn::runtime::kernel_compilation::skip_library_backtraces() };
     let args = Args::parse();
     let load = |mode| {
         move |dir: Option<&Path>| fer2013::load(dir.unwrap_or(Path::new("data/fer2013")), mode)

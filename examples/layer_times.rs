@@ -71,6 +71,8 @@ impl From<ConvDType> for DType {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // SAFETY: the first statement of `main`: no other thread exists yet.
+    unsafe { cnn::runtime::kernel_compilation::skip_library_backtraces() };
     let args = Args::parse();
     let overrides = Overrides {
         input: Some(SeedNet::INPUT),

@@ -60,6 +60,8 @@ struct Args {
 }
 
 fn main() {
+    // SAFETY: the first statement of `main`: no other thread exists yet.
+    unsafe { cnn::runtime::kernel_compilation::skip_library_backtraces() };
     let args = Args::parse();
     let device = match args.backend.device() {
         Ok(device) => device,

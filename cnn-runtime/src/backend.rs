@@ -86,11 +86,13 @@ impl Backend {
             Backend::NdArray => Ok(Device::ndarray()),
             #[cfg(feature = "wgpu")]
             Backend::Wgpu => {
+                crate::kernel_compilation::keep_compiled_kernels();
                 adapter(self, wgpu::Backends::all() - wgpu::Backends::BROWSER_WEBGPU)?;
                 Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice))
             }
             #[cfg(feature = "vulkan")]
             Backend::Vulkan => {
+                crate::kernel_compilation::keep_compiled_kernels();
                 adapter(self, wgpu::Backends::VULKAN)?;
                 Ok(Device::vulkan(burn::tensor::DeviceKind::DefaultDevice))
             }

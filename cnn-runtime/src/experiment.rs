@@ -131,8 +131,8 @@ pub fn run<M: Network>(
         println!(
             "the first batches compile and autotune GPU kernels (one to two minutes with a \
              cold cache on an H200, over two with --conv-precision f16); later runs reuse the \
-             cache (target/environment/ of the Cargo project around the working directory, \
-             else ~/.cache/cubecl/)"
+             tuning, and on Vulkan the same build's compiled kernels (target/environment/ of \
+             the Cargo project around the working directory, else ~/.cache/cubecl/)"
         );
     }
     let mut console = Console::default();

@@ -20,6 +20,7 @@ mod flex_tensor;
 pub mod history;
 pub mod infer;
 pub mod init;
+pub mod kernel_compilation;
 pub mod loss;
 pub mod metrics;
 pub mod network;
