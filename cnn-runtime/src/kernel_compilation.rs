@@ -18,9 +18,12 @@
 #[cfg(feature = "wgpu")]
 pub(crate) fn keep_compiled_kernels() {
     use burn::cubecl::config::{CubeClRuntimeConfig, RuntimeConfig};
+    let names = CubeClRuntimeConfig::file_names().iter().copied();
+    let sections = CubeClRuntimeConfig::section_file_names().iter();
+    let names: Vec<&str> = names.chain(sections.map(|(name, _)| *name)).collect();
     // No working directory: cubecl finds no file either.
     let cwd = std::env::current_dir().unwrap_or_default();
-    if config_file_governs(&cwd) {
+    if config_file_governs(&cwd, &names) {
         return;
     }
     let mut config = CubeClRuntimeConfig::default().override_from_env();
@@ -29,12 +32,12 @@ pub(crate) fn keep_compiled_kernels() {
     let _ = CubeClRuntimeConfig::try_set(config);
 }
 
-/// Whether `dir` or a directory above it holds a file cubecl reads its configuration from.
+/// Whether `dir` or a directory above it holds one of `names`, the files cubecl reads its
+/// configuration from.
 #[cfg(any(feature = "wgpu", test))]
-fn config_file_governs(dir: &std::path::Path) -> bool {
-    const NAMES: [&str; 4] = ["cubecl.toml", "CubeCL.toml", "burn.toml", "Burn.toml"];
+fn config_file_governs(dir: &std::path::Path, names: &[&str]) -> bool {
     dir.ancestors()
-        .any(|dir| NAMES.iter().any(|name| dir.join(name).is_file()))
+        .any(|dir| names.iter().any(|name| dir.join(name).is_file()))
 }
 
 /// Keeps stack traces for panics (`RUST_BACKTRACE`) but stops library errors from capturing
@@ -54,7 +57,12 @@ pub unsafe fn skip_library_backtraces() {
 
 #[cfg(test)]
 mod tests {
-    use super::config_file_governs;
+    /// cubecl 0.11's names (`CubeClRuntimeConfig::file_names` and `section_file_names`).
+    const NAMES: [&str; 4] = ["cubecl.toml", "CubeCL.toml", "burn.toml", "Burn.toml"];
+
+    fn config_file_governs(dir: &std::path::Path) -> bool {
+        super::config_file_governs(dir, &NAMES)
+    }
 
     #[test]
     fn a_config_file_in_the_directory_or_above_governs() {
