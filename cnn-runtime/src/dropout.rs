@@ -47,15 +47,22 @@ pub fn forward<const D: usize>(dropout: &Dropout, x: Tensor<D>) -> Tensor<D> {
 }
 
 /// `f` applied to `x` (`[n, c, h, w]`) seen as `[n, h, w, c]`, and its result seen as
-/// `[n, c, h, w]` again: views, no copies.
+/// `[n, c, h, w]` again: views, no copies. One permute each way rather than two axis swaps:
+/// burn-fusion handles each view as an operation of its own, in the forward pass and again in
+/// the backward pass.
 #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
 fn channels_last<const D: usize>(
     x: Tensor<D>,
     f: impl FnOnce(Tensor<D>) -> Tensor<D>,
 ) -> Tensor<D> {
-    f(x.swap_dims(1, 3).swap_dims(1, 2))
-        .swap_dims(1, 2)
-        .swap_dims(1, 3)
+    f(x.permute(axes([0, 2, 3, 1]))).permute(axes([0, 3, 1, 2]))
+}
+
+/// `first` as the order of the first four of `D >= 4` axes, the others left in place.
+#[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+fn axes<const D: usize>(first: [isize; 4]) -> [isize; D] {
+    debug_assert!(D >= 4, "a permutation of the first four axes needs four");
+    std::array::from_fn(|i| first.get(i).copied().unwrap_or(i as isize))
 }
 
 fn is_cpu(device: &Device) -> bool {

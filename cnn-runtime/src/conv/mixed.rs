@@ -29,7 +29,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{DispatchKindConversion, DispatchTensor, FloatDType};
 use burn::tensor::Tensor;
 
-use super::channels::{self, channels_last};
+use super::channels::{self, Rows};
 use super::kernels::Wanted;
 use super::turned::{self, own_options};
 use super::{Geometry, op};
@@ -81,30 +81,48 @@ struct MixedBackward {
 impl<B: Backend> op::BackwardPass<B> for MixedBackward {
     fn gradients(
         self,
-        mut s: op::Saved<FloatTensor<B>>,
+        s: op::Saved<FloatTensor<B>>,
         wanted: Wanted,
     ) -> [Option<FloatTensor<B>>; 3] {
-        let [x_half, weight_half] = (s.kept.clone())
-            .unwrap_or_else(|| [&s.x, &s.weight].map(|t| B::float_cast(t.clone(), self.half)));
-        // On wgpu both gradients read the output gradient channels-last ([`channels_last`]).
-        if self.gpu.is_some() {
-            s.grad = channels_last::<B>(s.grad);
-        }
-        let scaling = Scaling::<B>::new(&s, wanted);
-        let [dx_in, dw_in] = scaling.inputs(&s.grad, self.half);
-        let options = own_options(&s.g);
+        // Each tensor is moved into its last use rather than cloned and dropped: burn-fusion
+        // records every drop of a tensor no operation consumed as an operation of its own.
+        let op::Saved {
+            grad,
+            x,
+            weight,
+            g,
+            kept,
+        } = s;
+        let [x_half, weight_half] =
+            kept.unwrap_or_else(|| [&x, &weight].map(|t| B::float_cast(t.clone(), self.half)));
+        // The reductions and, on wgpu, both gradients read the output gradient channels-last.
+        let (rows, grad) = match self.gpu {
+            Some(_) => {
+                let rows = Rows::of(grad);
+                let grad = rows.nchw();
+                (rows, grad)
+            }
+            None => (Rows::of(grad.clone()), grad),
+        };
+        let mut scaling = Scaling::<B>::new(rows.clone(), [weight, x], wanted);
+        let [dx_in, dw_in] = scaling.inputs(grad, self.half);
+        let options = own_options(&g);
         let dx = dx_in.map(|grad| {
             let dx = B::conv2d_x_backward(x_half.clone(), weight_half.clone(), grad, options);
             scaling.back(0, dx)
         });
         let dw = dw_in.map(|grad| {
-            let (x, w) = (x_half, weight_half);
-            let dw = super::wgrad::weight_gradient_or_burns::<B>(self.gpu, &s.g, x, w, grad);
+            let grad = Rows::of(grad);
+            let dw = super::wgrad::weight_gradient_or_burns::<B>(
+                self.gpu,
+                &g,
+                x_half,
+                weight_half,
+                grad,
+            );
             scaling.back(1, dw)
         });
-        let bias = wanted
-            .bias
-            .then(|| channels::bias_gradient::<B>(s.grad.clone()));
+        let bias = wanted.bias.then(|| channels::bias_gradient::<B>(rows));
         [dx, dw, bias]
     }
 }
@@ -118,15 +136,19 @@ impl<B: Backend> op::BackwardPass<B> for MixedBackward {
 /// reductions, [`Scaling::inputs`] scales the output gradient for both gradients (one run on
 /// one shape), and [`Scaling::back`] scales each result back right after its matmuls.
 struct Scaling<B: Backend> {
-    peak: FloatTensor<B>,
+    /// `None` once the last wanted gradient has been scaled back.
+    peak: Option<FloatTensor<B>>,
+    /// `None` for a gradient not wanted, or already scaled back.
     bounds: [Option<FloatTensor<B>>; 2],
 }
 
 impl<B: Backend> Scaling<B> {
-    fn new(s: &op::Saved<FloatTensor<B>>, wanted: Wanted) -> Self {
-        let peak = channels::max_abs::<B>(s.grad.clone());
-        let bounds = [(wanted.x, &s.weight), (wanted.weight, &s.x)]
-            .map(|(wanted, t)| wanted.then(|| channel_bound::<B>(t.clone())));
+    /// From the output gradient's rows, and the weights and input (`[weight, x]`), whose
+    /// bounds the input and weight gradients take.
+    fn new(grad: Rows<B>, [weight, x]: [FloatTensor<B>; 2], wanted: Wanted) -> Self {
+        let peak = Some(channels::max_abs::<B>(grad));
+        let bounds = [(wanted.x, weight), (wanted.weight, x)]
+            .map(|(wanted, t)| wanted.then(|| channel_bound::<B>(t)));
         Scaling { peak, bounds }
     }
 
@@ -137,21 +159,37 @@ impl<B: Backend> Scaling<B> {
         let bound = self.bounds[i]
             .clone()
             .expect("a bound for each wanted gradient");
-        unit::<B>(self.peak.clone(), bound)
+        unit::<B>(
+            self.peak.clone().expect("the peak until the last use"),
+            bound,
+        )
     }
 
     /// The output gradient divided by each wanted gradient's unit, in `half`.
-    fn inputs(&self, grad: &FloatTensor<B>, half: FloatDType) -> [Option<FloatTensor<B>>; 2] {
-        [0, 1].map(|i| {
-            self.bounds[i]
-                .as_ref()
-                .map(|_| B::float_cast(B::float_div(grad.clone(), self.unit(i)), half))
-        })
+    fn inputs(&self, grad: FloatTensor<B>, half: FloatDType) -> [Option<FloatTensor<B>>; 2] {
+        let scaled = |i, grad| B::float_cast(B::float_div(grad, self.unit(i)), half);
+        match [0, 1].map(|i| self.bounds[i].is_some()) {
+            [true, true] => [Some(scaled(0, grad.clone())), Some(scaled(1, grad))],
+            [true, false] => [Some(scaled(0, grad)), None],
+            [false, true] => [None, Some(scaled(1, grad))],
+            [false, false] => [None, None],
+        }
     }
 
-    /// Gradient `i`, computed from the scaled output gradient, back in `f32` and scale.
-    fn back(&self, i: usize, result: FloatTensor<B>) -> FloatTensor<B> {
-        B::float_mul(B::float_cast(result, FloatDType::F32), self.unit(i))
+    /// Gradient `i`, computed from the scaled output gradient, back in `f32` and scale. The
+    /// last use of bound `i`, and of the peak once no bound is left.
+    fn back(&mut self, i: usize, result: FloatTensor<B>) -> FloatTensor<B> {
+        let result = B::float_cast(result, FloatDType::F32);
+        let bound = self.bounds[i]
+            .take()
+            .expect("a bound for each wanted gradient");
+        let peak = if self.bounds.iter().all(Option::is_none) {
+            self.peak.take()
+        } else {
+            self.peak.clone()
+        };
+        let unit = unit::<B>(peak.expect("the peak until the last use"), bound);
+        B::float_mul(result, unit)
     }
 }
 

@@ -22,8 +22,9 @@ use burn::backend::{DispatchKindConversion, DispatchTensor, FloatDType, Shape, T
 use burn::tensor::Tensor;
 use burn::tensor::ops::ConvOptions;
 
+use super::channels::{self, Rows};
 use super::kernels::Wanted;
-use super::{Geometry, channels, op};
+use super::{Geometry, op};
 
 /// The convolution on backend `B`'s tensors, or `None` when they live on another backend or
 /// the geometry has no turned form (strided, or padded by a kernel size or more). `limit` is
@@ -130,15 +131,19 @@ impl<B: Backend> op::BackwardPass<B> for TurnedBackward {
         wanted: Wanted,
     ) -> [Option<FloatTensor<B>>; 3] {
         let options = own_options(&s.g);
-        let (x, weight, grad) = (s.x, s.weight, channels::channels_last::<B>(s.grad));
+        // burn's input gradient, our weight gradient and the bias gradient all read the
+        // output gradient channels-last.
+        let (x, weight, grad) = (s.x, s.weight, Rows::of(s.grad));
+        let dx = wanted
+            .x
+            .then(|| B::conv2d_x_backward(x.clone(), weight.clone(), grad.nchw(), options.clone()));
+        let dw = wanted.weight.then(|| {
+            let limit = Some(self.limit);
+            super::wgrad::weight_gradient_or_burns::<B>(limit, &s.g, x, weight, grad.clone())
+        });
         [
-            wanted.x.then(|| {
-                B::conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), options.clone())
-            }),
-            wanted.weight.then(|| {
-                let limit = Some(self.limit);
-                super::wgrad::weight_gradient_or_burns::<B>(limit, &s.g, x, weight, grad.clone())
-            }),
+            dx,
+            dw,
             wanted.bias.then(|| channels::bias_gradient::<B>(grad)),
         ]
     }

@@ -22,43 +22,50 @@ use burn::tensor::Slice;
 use burn::tensor::ops::PadMode;
 
 use super::Geometry;
+use super::channels::Rows;
 
 /// The weight gradient our convolutions' backward passes use: [`weight_gradient`] where a
 /// buffer limit is given (on wgpu, from [`crate::backend::buffer_limit`]) unless
 /// `CNN_KERNELS=burn:wgrad` or a single image's columns would exceed it, otherwise burn's own
-/// (`conv2d_weight_backward`, which takes the weights for their shape).
+/// (`conv2d_weight_backward`, which takes the weights for their shape). `grad` is the output
+/// gradient read channels-last.
 pub fn weight_gradient_or_burns<B: Backend>(
     limit: Option<u64>,
     g: &Geometry,
     x: FloatTensor<B>,
     weight: FloatTensor<B>,
-    grad: FloatTensor<B>,
+    grad: Rows<B>,
 ) -> FloatTensor<B> {
     let fits = |limit| image_columns_bytes::<B>(g, &x) <= limit;
     match limit.filter(|&limit| fits(limit)) {
         Some(limit) if crate::switch::own(crate::switch::Rewrite::WeightGradient) => {
             weight_gradient::<B>(g, x, grad, limit)
         }
-        _ => B::conv2d_weight_backward(x, weight, grad, super::turned::own_options(g)),
+        _ => {
+            let options = super::turned::own_options(g);
+            B::conv2d_weight_backward(x, weight, grad.nchw(), options)
+        }
     }
 }
 
 /// The gradient of the weights (`[filters, channels, kh, kw]`) of the convolution `g` with
-/// input `x` (`[batch, channels, height, width]`) and output gradient `grad`, in their type.
+/// input `x` (`[batch, channels, height, width]`) and output gradient `grad` (read
+/// channels-last), in their type.
 /// The column matrix of the whole batch is `batch * out_h * out_w * kh * kw * channels`
 /// values (321 MB in `f32` for the seed's conv4 at batch 64); where that exceeds `limit`
 /// bytes, the batch is taken in pieces that fit and their gradients are summed.
 pub fn weight_gradient<B: Backend>(
     g: &Geometry,
     x: FloatTensor<B>,
-    grad: FloatTensor<B>,
+    grad: Rows<B>,
     limit: u64,
 ) -> FloatTensor<B> {
     let fitting = (limit / image_columns_bytes::<B>(g, &x).max(1)).max(1) as usize;
     let pieces = g.batch.div_ceil(fitting);
     if pieces == 1 {
-        return whole_batch::<B>(g, x, grad);
+        return whole_batch::<B>(g, x, grad.rows);
     }
+    let pixels = g.out[0] * g.out[1];
     let per = g.batch.div_ceil(pieces);
     (0..g.batch)
         .step_by(per)
@@ -68,10 +75,9 @@ pub fn weight_gradient<B: Backend>(
                 batch: images,
                 ..*g
             };
-            let [x, grad] = [&x, &grad].map(|t| {
-                let slices = [Slice::from(start..start + images)];
-                B::float_slice(t.clone(), &slices)
-            });
+            let x = B::float_slice(x.clone(), &[Slice::from(start..start + images)]);
+            let rows = Slice::from(start * pixels..(start + images) * pixels);
+            let grad = B::float_slice(grad.rows.clone(), &[rows]);
             whole_batch::<B>(&part, x, grad)
         })
         .reduce(B::float_add)
@@ -85,7 +91,8 @@ fn image_columns_bytes<B: Backend>(g: &Geometry, x: &FloatTensor<B>) -> u64 {
     (values * x.dtype().size()) as u64
 }
 
-/// [`weight_gradient`] of the whole batch in one column matrix.
+/// [`weight_gradient`] of the whole batch in one column matrix; `grad` is the output
+/// gradient's `[batch * out_h * out_w, filters]` rows.
 fn whole_batch<B: Backend>(
     g: &Geometry,
     x: FloatTensor<B>,
@@ -95,8 +102,6 @@ fn whole_batch<B: Backend>(
     let rows = g.batch * ho * wo;
     let taps = kh * kw * g.channels;
     let columns = B::float_reshape(windows::<B>(g, x), Shape::new([rows, taps]));
-    // [batch, filters, out_h, out_w] as [rows, filters]: free when channels-last in memory.
-    let grad = super::channels::in_channel_order::<B>(grad, Shape::new([rows, g.filters]));
     let dw = match crate::dense::parts(rows) {
         Some(parts) => {
             let per = rows / parts;
@@ -159,6 +164,10 @@ mod tests {
         t.clone().try_into_primitive::<Flex>().unwrap()
     }
 
+    fn rows(grad: &Tensor<4>) -> Rows<Flex> {
+        Rows::of(flex(grad))
+    }
+
     /// Against burn's `conv2d_weight_backward` (`f32`), for a batch small enough to multiply in
     /// one piece and one long enough to be split (2 x 49 x 48 = 4704 rows: 12 slices of 392);
     /// in `f32` to its rounding, in `f16` to 0.2% of the largest value.
@@ -177,12 +186,13 @@ mod tests {
                 let grad = Tensor::<4>::random(out, Distribution::Default, &device);
                 let weight = flex(&conv.weight.val());
                 let expected = burns::<Flex>(&g, flex(&x), weight, flex(&grad));
-                let got = weight_gradient::<Flex>(&g, flex(&x), flex(&grad), u64::MAX);
+                let got = weight_gradient::<Flex>(&g, flex(&x), rows(&grad), u64::MAX);
                 let [got, expected] = [got, expected].map(Tensor::<4>::from_primitive::<Flex>);
                 assert_eq!(got.dims(), expected.dims());
                 // In f16 (mixed precision's backward pass), slices and their sum included.
                 let half = |t: &Tensor<4>| flex(&t.clone().cast(DType::F16));
-                let got_half = weight_gradient::<Flex>(&g, half(&x), half(&grad), u64::MAX);
+                let half_rows = Rows::of(half(&grad));
+                let got_half = weight_gradient::<Flex>(&g, half(&x), half_rows, u64::MAX);
                 let got_half = Tensor::<4>::from_primitive::<Flex>(got_half).cast(DType::F32);
                 let peak = expected.clone().abs().max().into_scalar::<f32>();
                 let error = (got_half - expected.clone())
@@ -216,7 +226,7 @@ mod tests {
                 &g,
                 flex(&x),
                 weight.clone(),
-                flex(&grad),
+                rows(&grad),
             );
             let [got, expected] = [got, expected.clone()].map(Tensor::<4>::from_primitive::<Flex>);
             got.into_data()
