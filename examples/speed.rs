@@ -14,6 +14,7 @@ use clap::{Parser, ValueEnum};
 use cnn::burn::module::Module;
 use cnn::burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
 use cnn::burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use cnn::runtime::fusion_work::{self, FusionWork};
 use cnn::runtime::loss::cross_entropy;
 use cnn::runtime::precision::ConvPrecision;
 use cnn::runtime::{Backend, Network};
@@ -89,17 +90,20 @@ struct Timings {
     warmup: usize,
     steps: Vec<f64>,
     phases: Option<Vec<[f64; 3]>>,
+    /// burn-fusion's work per step on GPU backends, over [`WATCHED`] steps after the timed ones.
+    fusion: Option<FusionWork>,
 }
 
 impl Timings {
     /// Splits every step's seconds into the first step, the warm-up and the timed steps.
-    fn new(args: &Args, seconds: Vec<f64>, phases: Option<Vec<[f64; 3]>>) -> Self {
+    fn new(args: &Args, (seconds, fusion): Repeated, phases: Option<Vec<[f64; 3]>>) -> Self {
         let timed = seconds.len() - args.steps;
         Timings {
             first: seconds[0],
             warmup: timed - 1,
             steps: seconds[timed..].to_vec(),
             phases: phases.map(|p| p[timed..].to_vec()),
+            fusion,
         }
     }
 }
@@ -120,7 +124,7 @@ fn time_training(args: &Args, device: &Device) -> Timings {
         .init();
     let (images, targets) = random_batch(args.batch_size, device);
     let mut phases = Vec::new();
-    let seconds = repeat(args, || {
+    let repeated = repeat(args, device, || {
         let started = Instant::now();
         let loss = cross_entropy(model.logits(images.clone()), targets.clone());
         wait(args, device);
@@ -140,7 +144,9 @@ fn time_training(args: &Args, device: &Device) -> Timings {
             started.elapsed().as_secs_f64() - backward,
         ]);
     });
-    Timings::new(args, seconds, Some(phases))
+    // The steps burn-fusion's work is counted over push phases too; `Timings` keeps the timed.
+    phases.truncate(repeated.0.len());
+    Timings::new(args, repeated, Some(phases))
 }
 
 /// With `--sync-phases`, waits until the device has run everything queued so far.
@@ -153,18 +159,25 @@ fn wait(args: &Args, device: &Device) {
 fn time_inference(args: &Args, device: &Device) -> Timings {
     let model = SeedNet::init(device).valid();
     let (images, _) = random_batch(args.batch_size, device);
-    let seconds = repeat(args, || {
+    let repeated = repeat(args, device, || {
         let predictions = model.logits(images.clone()).argmax(1).into_data();
         // On GPUs `into_data` returns at once and fills its bytes when they are first read:
         // reading them is what waits for the device (measured on wgpu: 0.2 ms against 215).
         std::hint::black_box(predictions.as_bytes());
     });
-    Timings::new(args, seconds, None)
+    Timings::new(args, repeated, None)
 }
 
+/// Steps whose burn-fusion work `speed` counts, after the timed ones.
+const WATCHED: usize = 3;
+
+/// Every step's seconds, and burn-fusion's work per step (GPU backends).
+type Repeated = (Vec<f64>, Option<FusionWork>);
+
 /// Runs one first step, the warm-up (`--warmup` steps and `--warmup-secs` after the first
-/// step, whichever is longer) and the timed steps; returns every step's seconds.
-fn repeat(args: &Args, mut step: impl FnMut()) -> Vec<f64> {
+/// step, whichever is longer) and the timed steps, then [`WATCHED`] steps with burn-fusion's
+/// work counted: watching it costs its thread time, so no timed step is watched.
+fn repeat(args: &Args, device: &Device, mut step: impl FnMut()) -> Repeated {
     let mut timed = || {
         let started = Instant::now();
         step();
@@ -176,7 +189,10 @@ fn repeat(args: &Args, mut step: impl FnMut()) -> Vec<f64> {
         seconds.push(timed());
     }
     seconds.extend((0..args.steps).map(|_| timed()));
-    seconds
+    let fusion = fusion_work::per_step(device, WATCHED, || {
+        timed();
+    });
+    (seconds, fusion.expect("device sync"))
 }
 
 fn median(values: impl Iterator<Item = f64>) -> f64 {
@@ -208,6 +224,10 @@ fn report(args: &Args, device: &Device, t: &Timings) {
         "phases": phases,
         "peak_rss_mib": peak_rss_mib(),
         "buffer_limit_mib": cnn::runtime::backend::buffer_limit(device).map(|b| b as f64 / 1048576.0),
+        // What burn-fusion's thread handled per step (GPU backends): see `fusion_work`.
+        "fusion_per_step": t.fusion.map(|f| serde_json::json!({
+            "operations": f.operations, "blocks": f.blocks, "fused_blocks": f.fused_blocks,
+        })),
     });
     println!("{line}");
 }

@@ -17,6 +17,7 @@ pub mod evaluate;
 pub mod experiment;
 #[cfg(feature = "flex")]
 mod flex_tensor;
+pub mod fusion_work;
 pub mod history;
 pub mod infer;
 pub mod init;

@@ -1,0 +1,42 @@
+//! `cnn_runtime::fusion_work` on a wgpu device: what burn-fusion handled per step. Needs a
+//! GPU, or Mesa's software one, so it is ignored by default and CI skips it:
+//!
+//! `cargo test --release -p cnn-runtime --no-default-features --features wgpu --test wgpu_fusion_work -- --ignored`
+#![cfg(feature = "wgpu")]
+
+use burn::tensor::{Device, DeviceKind, Distribution, Tensor};
+use cnn_runtime::fusion_work::{self, FusionWork};
+
+fn watched(device: &Device, step: impl FnMut()) -> FusionWork {
+    fusion_work::per_step(device, 4, step)
+        .expect("device sync")
+        .expect("a wgpu device runs burn-fusion")
+}
+
+/// Read back, so that each step leaves nothing queued.
+fn read<const D: usize>(t: Tensor<D>) {
+    std::hint::black_box(t.into_data().as_bytes());
+}
+
+/// Two element-wise operations: two operations, one fused block. A reshape after them: one
+/// operation and one block more.
+#[test]
+#[ignore = "needs a wgpu device"]
+fn elementwise_operations_fuse_into_one_block_and_a_view_takes_its_own() {
+    let device = Device::wgpu(DeviceKind::DefaultDevice);
+    let x = Tensor::<2>::random([8, 16], Distribution::Default, &device);
+    let fused = watched(&device, || read((x.clone() + 1.0) * 2.0));
+    let expected = FusionWork {
+        operations: 2.0,
+        blocks: 1.0,
+        fused_blocks: 1.0,
+    };
+    assert_eq!(fused, expected);
+    let with_view = watched(&device, || read(((x.clone() + 1.0) * 2.0).reshape([16, 8])));
+    let expected = FusionWork {
+        operations: 3.0,
+        blocks: 2.0,
+        fused_blocks: 1.0,
+    };
+    assert_eq!(with_view, expected);
+}
