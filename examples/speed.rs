@@ -95,14 +95,15 @@ struct Timings {
 }
 
 impl Timings {
-    /// Splits every step's seconds into the first step, the warm-up and the timed steps.
+    /// Splits every step's seconds into the first step, the warm-up and the timed steps;
+    /// `phases` also has those of the steps burn-fusion's work was counted over, left out.
     fn new(args: &Args, (seconds, fusion): Repeated, phases: Option<Vec<[f64; 3]>>) -> Self {
         let timed = seconds.len() - args.steps;
         Timings {
             first: seconds[0],
             warmup: timed - 1,
             steps: seconds[timed..].to_vec(),
-            phases: phases.map(|p| p[timed..].to_vec()),
+            phases: phases.map(|p| p[timed..seconds.len()].to_vec()),
             fusion,
         }
     }
@@ -144,8 +145,6 @@ fn time_training(args: &Args, device: &Device) -> Timings {
             started.elapsed().as_secs_f64() - backward,
         ]);
     });
-    // The steps burn-fusion's work is counted over push phases too; `Timings` keeps the timed.
-    phases.truncate(repeated.0.len());
     Timings::new(args, repeated, Some(phases))
 }
 

@@ -26,7 +26,7 @@ const TWO_STEPS_FROM: usize = 4096;
 #[derive(Debug, Clone)]
 pub struct Rows<B: Backend> {
     pub rows: FloatTensor<B>,
-    pub dims: [usize; 4],
+    dims: [usize; 4],
 }
 
 impl<B: Backend> Rows<B> {
@@ -100,7 +100,7 @@ fn sum<B: Backend>(rows: FloatTensor<B>, two_steps: bool) -> FloatTensor<B> {
 
 /// `t` (`[n, c, h, w]`) read in `[n, h, w, c]` order and shaped as `shape` (for example
 /// `[n * h * w, c]`): a view of a channels-last tensor, a copy of any other.
-pub fn in_channel_order<B: Backend>(t: FloatTensor<B>, shape: Shape) -> FloatTensor<B> {
+fn in_channel_order<B: Backend>(t: FloatTensor<B>, shape: Shape) -> FloatTensor<B> {
     B::float_reshape(B::float_permute(t, &[0, 2, 3, 1]), shape)
 }
 
