@@ -188,9 +188,14 @@ fn repeat(args: &Args, device: &Device, mut step: impl FnMut()) -> Repeated {
         seconds.push(timed());
     }
     seconds.extend((0..args.steps).map(|_| timed()));
-    let fusion = fusion_work::per_step(device, WATCHED, || {
-        timed();
-    });
+    // Only GPU backends run burn-fusion; a build may hold `flex` beside one.
+    let fusion = if args.backend.is_gpu() {
+        fusion_work::per_step(device, WATCHED, || {
+            timed();
+        })
+    } else {
+        Ok(None)
+    };
     (seconds, fusion.expect("device sync"))
 }
 
@@ -224,11 +229,26 @@ fn report(args: &Args, device: &Device, t: &Timings) {
         "peak_rss_mib": peak_rss_mib(),
         "buffer_limit_mib": cnn::runtime::backend::buffer_limit(device).map(|b| b as f64 / 1048576.0),
         // What burn-fusion's thread handled per step (GPU backends): see `fusion_work`.
-        "fusion_per_step": t.fusion.map(|f| serde_json::json!({
-            "operations": f.operations, "blocks": f.blocks, "fused_blocks": f.fused_blocks,
-        })),
+        "fusion_per_step": t.fusion.as_ref().map(fusion_json),
     });
     println!("{line}");
+}
+
+/// Kinds of block shown, the most time per step first.
+const BLOCK_KINDS: usize = 15;
+
+/// burn-fusion's work per step: counts, the time its thread spent in blocks at each kind's
+/// median, and the kinds that took most of it.
+fn fusion_json(f: &FusionWork) -> serde_json::Value {
+    let round = |x: f64| (x * 10.0).round() / 10.0;
+    let kinds = f.kinds.iter().take(BLOCK_KINDS).map(|k| {
+        serde_json::json!({"kind": k.kind, "per_step": round(k.per_step), "median_us": round(k.median_us)})
+    });
+    serde_json::json!({
+        "operations": f.operations, "blocks": f.blocks, "fused_blocks": f.fused_blocks,
+        "block_us": round(f.kinds.iter().map(|k| k.us_per_step()).sum()),
+        "kinds": kinds.collect::<Vec<_>>(),
+    })
 }
 
 /// The process's peak resident memory (Linux `VmHWM`), in MiB.

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs on a lent NVIDIA machine (the tool library's `device`): times every build that
+# bench/gpu/pack.sh packed, in turn and in a new order each round, beside PyTorch CUDA
+# (bench/seed_torch.py, preinstalled there), within BUDGET seconds of the call:
+#
+#   run(command="BUDGET=420 bash bench/gpu/lent.sh", carry=[".device", ".gl"], timeout_s=450)
+#
+# Each round is one setting, "BATCH:PRECISION" (ROUNDS, default three batch-64 f16 rounds,
+# then batch-64 f32 and batch-256 f16); each run is one process and prints one JSON line,
+# also kept in $OUT/runs.jsonl. Each build first runs a short process that compiles its
+# kernels, so that no timed process pays for that. Only figures of one call compare: the
+# spread from process to process is up to a third at batch 64 in f16 (docs/gpu.md).
+# `BACKEND=wgpu VK_DRIVER_FILES=/nonexistent.json` runs it through Mesa's software GPU, to
+# check the script on a machine without one (`ROUNDS=1:f32 STEPS=5` keeps that short).
+set -u
+cd "$(dirname "$0")/../.."
+start=$SECONDS
+budget=${BUDGET:-420}
+rounds=${ROUNDS:-"64:f16 64:f16 64:f16 64:f32 256:f16"}
+backend=${BACKEND:-vulkan}
+out=${OUT:-/tmp/lent}
+mkdir -p "$out" /tmp/bin
+
+for deb in .gl/*.deb; do [ -e "$deb" ] && dpkg -x "$deb" /; done
+ldconfig
+icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd; fi
+
+builds=()
+for packed in .device/bin/speed_*.xz; do
+    build=/tmp/bin/$(basename "$packed" .xz)
+    xz -dc "$packed" >"$build" && chmod +x "$build" && builds+=("$build")
+done
+[ ${#builds[@]} -gt 0 ] || { echo "nothing packed: run bench/gpu/pack.sh NAME first"; exit 2; }
+
+# Runs "$@" as LABEL and prints its last line as JSON, unless too little budget is left.
+run() {
+    local label=$1 left=$((budget - (SECONDS - start)))
+    shift
+    if [ "$left" -lt 30 ]; then echo "{\"run\": \"$label\", \"skipped\": \"budget\"}"; return; fi
+    local line
+    line=$(timeout $((left < 100 ? left - 5 : 95)) "$@" 2>>"$out/stderr.log" | tail -n 1)
+    case $line in "{"*) ;; *) line=null ;; esac
+    echo "{\"run\": \"$label\", \"result\": $line}" | tee -a "$out/runs.jsonl"
+}
+
+timed=(--mode train --steps "${STEPS:-100}" --warmup 5 --warmup-secs 1.5)
+first=${rounds%% *}
+for build in "${builds[@]}"; do
+    run "compile $(basename "$build")" "$build" --backend "$backend" --mode train --steps 3 \
+        --warmup 1 --warmup-secs 0 --batch-size "${first%:*}" --conv-precision "${first#*:}"
+done
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null
+
+round=0
+for setting in $rounds; do
+    batch=${setting%:*} precision=${setting#*:}
+    # A new order each round: the first process after PyTorch's may find other clocks.
+    for i in "${!builds[@]}"; do
+        build=${builds[$(((i + round) % ${#builds[@]}))]}
+        run "$(basename "$build") $setting" "$build" --backend "$backend" "${timed[@]}" \
+            --batch-size "$batch" --conv-precision "$precision"
+    done
+    run "torch $setting" python3 bench/seed_torch.py --device cuda "${timed[@]}" \
+        --batch-size "$batch"
+    round=$((round + 1))
+done
+
+# The figures alone, after the full lines above.
+python3 - "$out/runs.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    run = json.loads(line)
+    result = run.get("result") or {}
+    fusion = result.get("fusion_per_step") or {}
+    print(f'{run["run"]:<32} {result.get("images_per_s", float("nan")):>10.0f} images/s'
+          f'  first step {result.get("first_step_s", float("nan")):6.2f} s'
+          f'  fusion thread in blocks {fusion.get("block_us", float("nan")):7.0f} us/step')
+PY
