@@ -5,8 +5,8 @@
 #
 #   run(command="BUDGET=420 bash bench/gpu/lent.sh", carry=[".device", ".gl"], timeout_s=450)
 #
-# Each round is one setting, "BATCH:PRECISION" (ROUNDS, default three batch-64 f16 rounds,
-# then batch-64 f32 and batch-256 f16); each run is one process and prints one JSON line,
+# Each round is one setting, "BATCH:PRECISION" (ROUNDS, default six batch-64 f16 rounds, then
+# two each of batch-64 f32 and batch-256 f16); each run is one process and prints one JSON line,
 # also kept in $OUT/runs.jsonl. Each build first runs a short process that compiles its
 # kernels, so that no timed process pays for that. Only figures of one call compare: the
 # spread from process to process is up to a third at batch 64 in f16 (docs/gpu.md).
@@ -16,7 +16,7 @@ set -u
 cd "$(dirname "$0")/../.."
 start=$SECONDS
 budget=${BUDGET:-420}
-rounds=${ROUNDS:-"64:f16 64:f16 64:f16 64:f32 256:f16"}
+rounds=${ROUNDS:-"64:f16 64:f16 64:f16 64:f16 64:f16 64:f16 64:f32 64:f32 256:f16 256:f16"}
 backend=${BACKEND:-vulkan}
 out=${OUT:-/tmp/lent}
 mkdir -p "$out" /tmp/bin
