@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Packs `speed`, of the working tree or of commit REV, for a lent GPU machine (the tool
-# library's `device`), where bench/gpu/lent.sh times it: a stripped Vulkan build, xz-compressed into .device/bin/ (about
-# 17 MB; a call carries at most 64 MiB), and the Vulkan loader's Debian package into .gl/
-# (those machines have the NVIDIA driver but no loader). Both folders are git-ignored. Pack
-# each build to compare under its own name, for example a change against the last commit:
+# library's `device`), where bench/gpu/lent.sh times it: a stripped Vulkan build,
+# xz-compressed into .device/bin/ (about 19 MB; a call carries at most 64 MiB), and the Vulkan
+# loader's Debian package into .gl/ (those machines have the NVIDIA driver but no loader).
+# Both folders are git-ignored. Pack each build to compare under its own name, for example a
+# change against the last commit:
 #
 #   bench/gpu/pack.sh after && bench/gpu/pack.sh before HEAD
 #

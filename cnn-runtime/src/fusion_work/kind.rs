@@ -1,5 +1,6 @@
 //! Names for burn-fusion's blocks, read off the operations' `Debug` form (burn-ir's
-//! `OperationIr` has some 300 variants, and a name per variant is all a report needs).
+//! `OperationIr` and the enums inside it have over 200 variants, and a name per variant is
+//! all a report needs).
 
 use std::fmt::{self, Debug, Write};
 
