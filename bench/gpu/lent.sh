@@ -10,6 +10,9 @@
 # also kept in $OUT/runs.jsonl. Each build first runs a short process that compiles its
 # kernels, so that no timed process pays for that. Only figures of one call compare: the
 # spread from process to process is up to a third at batch 64 in f16 (docs/gpu.md).
+# VARIANTS adds runs of the first packed build (by name) with settings in its environment, for a
+# switch that needs no build of its own: `VARIANTS="CNN_KERNELS=burn:turned"`, several separated
+# by spaces, each `NAME=VALUE[,NAME=VALUE]`.
 # `BACKEND=wgpu VK_DRIVER_FILES=/nonexistent.json` runs it through Mesa's software GPU, to
 # check the script on a machine without one (`ROUNDS=1:f32 STEPS=5` keeps that short).
 set -u
@@ -26,12 +29,25 @@ ldconfig
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 if [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd; fi
 
+# Each entry is a build and the environment it runs with ("-" for none), as "BINARY|ENV".
 builds=()
 for packed in .device/bin/speed_*.xz; do
     build=/tmp/bin/$(basename "$packed" .xz)
-    xz -dc "$packed" >"$build" && chmod +x "$build" && builds+=("$build")
+    xz -dc "$packed" >"$build" && chmod +x "$build" && builds+=("$build|-")
 done
 [ ${#builds[@]} -gt 0 ] || { echo "nothing packed: run bench/gpu/pack.sh NAME first"; exit 2; }
+for variant in ${VARIANTS:-}; do builds+=("${builds[0]%|*}|$variant"); done
+
+# The label of entry $1, and the command that runs it (in ARGV).
+entry() {
+    local build=${1%|*} settings=${1#*|}
+    label=$(basename "$build")
+    ARGV=("$build")
+    if [ "$settings" != "-" ]; then
+        label="$label+$settings"
+        ARGV=(env ${settings//,/ } "$build")
+    fi
+}
 
 # Runs "$@" as LABEL and prints its last line as JSON, unless too little budget is left.
 run() {
@@ -47,7 +63,8 @@ run() {
 timed=(--mode train --steps "${STEPS:-100}" --warmup 5 --warmup-secs 1.5)
 first=${rounds%% *}
 for build in "${builds[@]}"; do
-    run "compile $(basename "$build")" "$build" --backend "$backend" --mode train --steps 3 \
+    entry "$build"
+    run "compile $label" "${ARGV[@]}" --backend "$backend" --mode train --steps 3 \
         --warmup 1 --warmup-secs 0 --batch-size "${first%:*}" --conv-precision "${first#*:}"
 done
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null
@@ -57,8 +74,8 @@ for setting in $rounds; do
     batch=${setting%:*} precision=${setting#*:}
     # A new order each round: the first process after PyTorch's may find other clocks.
     for i in "${!builds[@]}"; do
-        build=${builds[$(((i + round) % ${#builds[@]}))]}
-        run "$(basename "$build") $setting" "$build" --backend "$backend" "${timed[@]}" \
+        entry "${builds[$(((i + round) % ${#builds[@]}))]}"
+        run "$label $setting" "${ARGV[@]}" --backend "$backend" "${timed[@]}" \
             --batch-size "$batch" --conv-precision "$precision"
     done
     run "torch $setting" python3 bench/seed_torch.py --device cuda "${timed[@]}" \
@@ -73,7 +90,8 @@ for line in open(sys.argv[1]):
     run = json.loads(line)
     result = run.get("result") or {}
     fusion = result.get("fusion_per_step") or {}
-    print(f'{run["run"]:<32} {result.get("images_per_s", float("nan")):>10.0f} images/s'
+    print(f'{run["run"]:<48} {result.get("images_per_s", float("nan")):>10.0f} images/s'
           f'  first step {result.get("first_step_s", float("nan")):6.2f} s'
-          f'  fusion thread in blocks {fusion.get("block_us", float("nan")):7.0f} us/step')
+          f'  fusion thread in blocks {fusion.get("block_us", float("nan")):7.0f} us/step'
+          f' ({fusion.get("blocks", float("nan")):3.0f} blocks)')
 PY

@@ -8,8 +8,9 @@
 //!   input gradients, pooling's padding is rewritten, dropout runs on the channels-last view
 //!   and long fully connected inputs are split).
 //! - `CNN_KERNELS=burn:dropout,dense`: burn's for the listed layers only (`conv`, `pool`,
-//!   `dropout`, `dense`, `loss`), or `wgrad`: burn's weight gradient inside our GPU
-//!   convolution.
+//!   `dropout`, `dense`, `loss`); inside our GPU convolution, `wgrad` gives burn's weight
+//!   gradient back and `turned` burn's forward kernel (instead of the turned convolution's input
+//!   gradient, [`crate::conv`]).
 //!
 //! Anything else is reported once on stderr, and ours run.
 
@@ -24,17 +25,20 @@ pub enum Rewrite {
     Dense,
     /// The weight gradient of our GPU convolution ([`crate::conv`]).
     WeightGradient,
+    /// Our GPU convolution's forward pass as its turned convolution's input gradient.
+    Turned,
     /// Softmax cross-entropy as one operation ([`crate::loss`]).
     Loss,
 }
 
 impl Rewrite {
-    const ALL: [Rewrite; 6] = [
+    const ALL: [Rewrite; 7] = [
         Rewrite::Conv,
         Rewrite::Pool,
         Rewrite::Dropout,
         Rewrite::Dense,
         Rewrite::WeightGradient,
+        Rewrite::Turned,
         Rewrite::Loss,
     ];
 
@@ -45,6 +49,7 @@ impl Rewrite {
             Rewrite::Dropout => "dropout",
             Rewrite::Dense => "dense",
             Rewrite::WeightGradient => "wgrad",
+            Rewrite::Turned => "turned",
             Rewrite::Loss => "loss",
         }
     }
@@ -72,7 +77,7 @@ fn parse(value: Option<&str>) -> Result<Vec<Rewrite>, String> {
         return Ok(Rewrite::ALL.to_vec());
     }
     let expected =
-        "expected `burn` or `burn:` and a list of conv, pool, dropout, dense, wgrad, loss";
+        "expected `burn` or `burn:` and a list of conv, pool, dropout, dense, wgrad, turned, loss";
     let Some(list) = value.strip_prefix("burn:") else {
         return Err(format!("`{value}` is not understood ({expected})"));
     };
@@ -102,6 +107,7 @@ mod tests {
         );
         assert_eq!(parse(Some("burn:conv")), Ok(vec![Rewrite::Conv]));
         assert_eq!(parse(Some("burn:wgrad")), Ok(vec![Rewrite::WeightGradient]));
+        assert_eq!(parse(Some("burn:turned")), Ok(vec![Rewrite::Turned]));
         assert_eq!(parse(Some("burn:loss")), Ok(vec![Rewrite::Loss]));
     }
 
@@ -110,7 +116,7 @@ mod tests {
         for value in ["ours", "burn:", "burn:dropout,relu", "BURN"] {
             let message = parse(Some(value)).unwrap_err();
             assert!(
-                message.contains("conv, pool, dropout, dense, wgrad, loss"),
+                message.contains("conv, pool, dropout, dense, wgrad, turned, loss"),
                 "{message}"
             );
         }

@@ -61,13 +61,17 @@ pub(super) fn forward<B: Backend>(
     add_bias::<B>(g, unbiased::<B>(g, turned, x, weight), bias)
 }
 
-/// `conv2d(x, weight)`, as the input gradient of the turned convolution at `x`.
+/// `conv2d(x, weight)`, as the input gradient of the turned convolution at `x`, or by burn's
+/// forward kernel with `CNN_KERNELS=burn:turned` (to time the two in one build).
 pub(super) fn unbiased<B: Backend>(
     g: &Geometry,
     turned: &ConvOptions<2>,
     x: FloatTensor<B>,
     weight: FloatTensor<B>,
 ) -> FloatTensor<B> {
+    if !crate::switch::own(crate::switch::Rewrite::Turned) {
+        return B::conv2d(x, weight, None, own_options(g));
+    }
     let device = x.device();
     // The turned convolution maps our output (filters channels) to our input (channels):
     // kernel [channels, filters, kh, kw], each tap at its mirrored position. Flipped as
