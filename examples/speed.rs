@@ -17,6 +17,7 @@ use cnn::burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use cnn::runtime::fusion_work::{self, FusionWork};
 use cnn::runtime::loss::cross_entropy;
 use cnn::runtime::precision::ConvPrecision;
+use cnn::runtime::replay::{ReplayStep, adam::AdamSettings};
 use cnn::runtime::{Backend, Network};
 
 cnn::cnn_from_json!(
@@ -58,6 +59,9 @@ struct Args {
     /// Float type the convolutions multiply in (f32, bf16, f16; see `cnn::runtime::precision`).
     #[arg(long, default_value_t = ConvPrecision::F32)]
     conv_precision: ConvPrecision,
+    /// Train through `cnn::runtime::replay`: on GPUs the step is recorded once and replayed.
+    #[arg(long)]
+    replay: bool,
 }
 
 fn main() {
@@ -76,6 +80,7 @@ fn main() {
         std::process::exit(2);
     }
     let timings = match args.mode {
+        Mode::Train if args.replay => time_replayed_training(&args, &device.clone().autodiff()),
         Mode::Train => time_training(&args, &device.clone().autodiff()),
         Mode::Infer => time_inference(&args, &device),
     };
@@ -92,6 +97,8 @@ struct Timings {
     phases: Option<Vec<[f64; 3]>>,
     /// burn-fusion's work per step on GPU backends, over [`WATCHED`] steps after the timed ones.
     fusion: Option<FusionWork>,
+    /// With `--replay`: whether the steps replayed a recorded one.
+    replaying: Option<bool>,
 }
 
 impl Timings {
@@ -105,6 +112,7 @@ impl Timings {
             steps: seconds[timed..].to_vec(),
             phases: phases.map(|p| p[timed..seconds.len()].to_vec()),
             fusion,
+            replaying: None,
         }
     }
 }
@@ -146,6 +154,22 @@ fn time_training(args: &Args, device: &Device) -> Timings {
         ]);
     });
     Timings::new(args, repeated, Some(phases))
+}
+
+/// The same step through `cnn::runtime::replay` (its own Adam, burn's arithmetic).
+fn time_replayed_training(args: &Args, device: &Device) -> Timings {
+    let settings = AdamSettings::new(1e-8, Some(1e-3));
+    let mut trainer = ReplayStep::new(SeedNet::init(device), settings);
+    let (images, targets) = random_batch(args.batch_size, device);
+    let repeated = repeat(args, device, || {
+        let output = trainer.step(images.clone(), targets.clone(), 1e-3);
+        let _: f32 = output.loss.into_scalar();
+        device.sync().expect("device sync");
+    });
+    Timings {
+        replaying: Some(trainer.is_replaying()),
+        ..Timings::new(args, repeated, None)
+    }
 }
 
 /// With `--sync-phases`, waits until the device has run everything queued so far.
@@ -217,6 +241,7 @@ fn report(args: &Args, device: &Device, t: &Timings) {
         "mode": format!("{:?}", args.mode).to_lowercase(),
         "batch_size": args.batch_size,
         "conv_precision": args.conv_precision.name(),
+        "replaying": t.replaying,
         "threads": std::env::var("RAYON_NUM_THREADS").ok(),
         "steps": t.steps.len(),
         "first_step_s": t.first,

@@ -11,8 +11,8 @@
 # kernels, so that no timed process pays for that. Only figures of one call compare: the
 # spread from process to process is up to a third at batch 64 in f16 (docs/gpu.md).
 # VARIANTS adds runs of the first packed build (by name) with settings in its environment, for a
-# switch that needs no build of its own: `VARIANTS="CNN_KERNELS=burn:turned"`, several separated
-# by spaces, each `NAME=VALUE[,NAME=VALUE]`.
+# switch that needs no build of its own: `VARIANTS="CNN_KERNELS=burn:turned --replay"`, several
+# separated by spaces, each `NAME=VALUE` or `--ARGUMENT`, or several of them joined by commas.
 # `BACKEND=wgpu VK_DRIVER_FILES=/nonexistent.json` runs it through Mesa's software GPU, to
 # check the script on a machine without one (`ROUNDS=1:f32 STEPS=5` keeps that short).
 set -u
@@ -38,14 +38,18 @@ done
 [ ${#builds[@]} -gt 0 ] || { echo "nothing packed: run bench/gpu/pack.sh NAME first"; exit 2; }
 for variant in ${VARIANTS:-}; do builds+=("${builds[0]%|*}|$variant"); done
 
-# The label of entry $1, and the command that runs it (in ARGV).
+# The label of entry $1, and the command that runs it (in ARGV): its settings that start with
+# `--` are arguments, the others environment.
 entry() {
-    local build=${1%|*} settings=${1#*|}
+    local build=${1%|*} settings=${1#*|} setting vars=() args=()
     label=$(basename "$build")
     ARGV=("$build")
     if [ "$settings" != "-" ]; then
         label="$label+$settings"
-        ARGV=(env ${settings//,/ } "$build")
+        for setting in ${settings//,/ }; do
+            case $setting in --*) args+=("$setting") ;; *) vars+=("$setting") ;; esac
+        done
+        ARGV=(env "${vars[@]}" "$build" "${args[@]}")
     fi
 }
 
@@ -93,5 +97,6 @@ for line in open(sys.argv[1]):
     print(f'{run["run"]:<48} {result.get("images_per_s", float("nan")):>10.0f} images/s'
           f'  first step {result.get("first_step_s", float("nan")):6.2f} s'
           f'  fusion thread in blocks {fusion.get("block_us", float("nan")):7.0f} us/step'
-          f' ({fusion.get("blocks", float("nan")):3.0f} blocks)')
+          f' ({fusion.get("blocks", float("nan")):3.0f} blocks)'
+          + ('' if result.get("replaying") is None else f'  replaying {result["replaying"]}'))
 PY

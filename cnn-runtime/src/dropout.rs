@@ -30,6 +30,9 @@ pub fn forward<const D: usize>(dropout: &Dropout, x: Tensor<D>) -> Tensor<D> {
     if !dropout.training.is_enabled() || !device.is_autodiff() || dropout.prob == 0.0 {
         return x;
     }
+    if crate::replay::noise::is_served() {
+        return taped(x, dropout.prob);
+    }
     if !crate::switch::own(crate::switch::Rewrite::Dropout) {
         return dropout.forward(x);
     }
@@ -44,6 +47,26 @@ pub fn forward<const D: usize>(dropout: &Dropout, x: Tensor<D>) -> Tensor<D> {
         return channels_last(x, |view| dropout.forward(view));
     }
     dropout.forward(x)
+}
+
+/// The dropout of a recorded step ([`crate::replay`]): its mask from the step's noise tape,
+/// on the channels-last view on wgpu, as below.
+fn taped<const D: usize>(x: Tensor<D>, prob: f64) -> Tensor<D> {
+    let masked = |x: Tensor<D>| {
+        let noise = crate::replay::noise::uniform(x.dims(), &x.device());
+        x * keep(noise.expect("a tape serving this step"), prob)
+    };
+    #[cfg(feature = "wgpu")]
+    if D == 4 && crate::backend::on_wgpu(&x.device()) {
+        return channels_last(x, masked);
+    }
+    masked(x)
+}
+
+/// `1 / (1 - prob)` where `noise` (uniform in `[0, 1)`) lies below `1 - prob`, else `0`.
+fn keep<const D: usize>(noise: Tensor<D>, prob: f64) -> Tensor<D> {
+    let keep = 1.0 - prob;
+    noise.lower_elem(keep).float() * (1.0 / keep)
 }
 
 /// `f` applied to `x` (`[n, c, h, w]`) seen as `[n, h, w, c]`, and its result seen as

@@ -28,6 +28,7 @@ pub mod network;
 pub mod plots;
 pub mod pool;
 pub mod precision;
+pub mod replay;
 pub mod report;
 mod sliding;
 pub mod switch;

@@ -11,7 +11,9 @@
 //! burn.
 
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::tensor::{Int, Tensor, TensorData};
+use std::cell::RefCell;
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 /// The mean softmax cross-entropy of `logits` (`[batch, classes]`) against class indices
 /// `targets` (`[batch]`), as a `[1]` tensor; the same value and gradient as burn's
@@ -34,8 +36,7 @@ pub fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
 fn loss_and_gradient(logits: Tensor<2>, targets: Tensor<1, Int>) -> (Tensor<1>, Tensor<2>) {
     let [batch, classes] = logits.dims();
     let device = logits.device();
-    let indices: Vec<i64> = (0..classes as i64).collect();
-    let indices = Tensor::<2, Int>::from_data(TensorData::new(indices, [1, classes]), &device);
+    let indices = class_indices(classes, &device);
     let one_hot = targets.reshape([batch, 1]).equal(indices).float();
     let shifted = logits.clone() - logits.max_dim(1);
     let exp = shifted.clone().exp();
@@ -44,6 +45,29 @@ fn loss_and_gradient(logits: Tensor<2>, targets: Tensor<1, Int>) -> (Tensor<1>, 
     let loss = (sums.clone().log() - picked).mean();
     let gradient = (exp / sums - one_hot) / batch as f32;
     (loss, gradient)
+}
+
+thread_local! {
+    /// Each `[1, classes]` row of class indices made on this thread, by device: uploaded once,
+    /// since a recorded step ([`crate::replay`]) cannot carry an upload.
+    static CLASS_INDICES: RefCell<Vec<Tensor<2, Int>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `[[0, 1, ..., classes - 1]]` on `device`.
+fn class_indices(classes: usize, device: &Device) -> Tensor<2, Int> {
+    CLASS_INDICES.with(|made| {
+        let mut made = made.borrow_mut();
+        let found = made
+            .iter()
+            .find(|t| t.dims()[1] == classes && &t.device() == device);
+        if let Some(indices) = found {
+            return indices.clone();
+        }
+        let indices: Vec<i64> = (0..classes as i64).collect();
+        let indices = Tensor::<2, Int>::from_data(TensorData::new(indices, [1, classes]), device);
+        made.push(indices.clone());
+        indices
+    })
 }
 
 #[cfg(any(feature = "flex", feature = "wgpu"))]

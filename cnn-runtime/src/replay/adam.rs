@@ -1,0 +1,111 @@
+//! Adam whose every write lands in the buffer it replaces, with the step's scalars read from
+//! the device, so that a recorded step replays correctly (see [`super`]).
+//!
+//! The arithmetic is burn's `Adam` with L2 weight decay (`burn-optim`'s `adam.rs`): the
+//! gradient plus `decay * param`, both moments, and the step
+//! `lr * m * sqrt(1 - b2^t) / (1 - b1^t) / (sqrt(v) + eps * sqrt(1 - b2^t))`. burn folds the
+//! learning rate and the bias corrections into scalars at each launch, which a replay would
+//! repeat unchanged; here they are the two elements of [`factors`], written before each step.
+
+use std::collections::HashMap;
+
+use burn::module::{ModuleMapper, Param, ParamId};
+use burn::optim::GradientsParams;
+use burn::tensor::Tensor;
+use burn::tensor::kind::BridgeTensor;
+
+/// Adam's settings (burn's `AdamConfig` defaults for the betas).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamSettings {
+    pub beta_1: f32,
+    pub beta_2: f32,
+    pub epsilon: f32,
+    /// L2 penalty added to the gradient, as burn's `WeightDecayConfig`.
+    pub weight_decay: Option<f32>,
+}
+
+impl AdamSettings {
+    /// burn's defaults with this epsilon and L2 penalty (the trainer's settings).
+    pub fn new(epsilon: f32, weight_decay: Option<f32>) -> Self {
+        AdamSettings {
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon,
+            weight_decay,
+        }
+    }
+}
+
+/// The two per-step scalars of step `time` (from 1) at `learning_rate`: the step's scale
+/// `lr * sqrt(1 - b2^t) / (1 - b1^t)` and the denominator's `eps * sqrt(1 - b2^t)`.
+pub fn factors(settings: &AdamSettings, learning_rate: f64, time: usize) -> [f32; 2] {
+    let time = time.min(i32::MAX as usize) as i32;
+    let correction_2 = (1.0 - f64::from(settings.beta_2).powi(time)).sqrt();
+    let correction_1 = 1.0 - f64::from(settings.beta_1).powi(time);
+    [
+        (learning_rate * correction_2 / correction_1) as f32,
+        (f64::from(settings.epsilon) * correction_2) as f32,
+    ]
+}
+
+/// Adam's moments per parameter, in the buffers every step writes back into.
+#[derive(Default)]
+pub struct Moments {
+    by_param: HashMap<ParamId, [BridgeTensor; 2]>,
+}
+
+/// One optimizer step over a module's parameters ([`burn::module::Module::map`]).
+pub struct Update<'a> {
+    pub settings: AdamSettings,
+    pub grads: GradientsParams,
+    pub moments: &'a mut Moments,
+    /// `[2]`: [`factors`] of this step, on the parameters' device.
+    pub factors: Tensor<1>,
+    /// False once a parameter or moment could not be written in place.
+    pub in_place: bool,
+}
+
+impl ModuleMapper for Update<'_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let (id, tensor, mapper) = param.consume();
+        let Some(grad) = self.grads.remove::<D>(id) else {
+            return Param::from_mapped_value(id, tensor, mapper);
+        };
+        let require_grad = tensor.is_require_grad();
+        let param = tensor.inner();
+        let [m, v] = match self.moments.by_param.remove(&id) {
+            Some(moments) => moments.map(Tensor::<D>::from_bridge),
+            None => [0; 2].map(|_| param.zeros_like()),
+        };
+        let s = self.settings;
+        let grad = match s.weight_decay {
+            Some(decay) => grad + param.clone() * decay,
+            None => grad,
+        };
+        let m_next = m.clone() * s.beta_1 + grad.clone() * (1.0 - s.beta_1);
+        let v_next = v.clone() * s.beta_2 + grad.square() * (1.0 - s.beta_2);
+        let [scale, epsilon] = [0, 1].map(|i| {
+            let factor = self.factors.clone().slice(i..i + 1);
+            factor.reshape([1; D])
+        });
+        let param_next = param.clone() - m_next.clone() * scale / (v_next.clone().sqrt() + epsilon);
+        let m = self.write(m, m_next);
+        let v = self.write(v, v_next);
+        let param = self.write(param, param_next);
+        self.moments
+            .by_param
+            .insert(id, [m.into_bridge(), v.into_bridge()]);
+        let param = Tensor::from_inner(param).set_require_grad(require_grad);
+        Param::from_mapped_value(id, param, mapper)
+    }
+}
+
+impl Update<'_> {
+    /// `value` written over the whole of `target`, in `target`'s buffer when nothing else
+    /// holds it.
+    fn write<const D: usize>(&mut self, target: Tensor<D>, value: Tensor<D>) -> Tensor<D> {
+        self.in_place &= target.can_mut();
+        let whole = target.dims().map(|d| 0..d);
+        target.slice_assign(whole, value)
+    }
+}

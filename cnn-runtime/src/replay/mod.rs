@@ -1,0 +1,330 @@
+//! A training step recorded once on the GPU and replayed, so that the host's work per step
+//! (autodiff, burn-fusion's planning, one launch per kernel: it paces a batch-64 step on an
+//! H200) is done once.
+//!
+//! burn 0.22 records a step's kernel launches between `graph_start_capture` and
+//! `graph_stop_capture`, and a replay runs the same launches on the same buffers. So every
+//! buffer a step reads and later steps must see changed is written in place: the parameters
+//! and Adam's moments ([`adam`]), the batch, the learning rate with Adam's bias corrections,
+//! and the dropouts' noise ([`noise`]), all written before each replay. What the host computes
+//! per step anyway (a new random seed, `1 - b1^t`) would otherwise replay frozen: burn's own
+//! Adam and dropout cannot be replayed.
+//!
+//! The first [`WARM_UP`] steps run as ordinary steps, which compile and autotune the kernels
+//! and allocate the buffers a recording reuses; the next step is recorded, and later ones of
+//! the same batch shape replay it. A batch of another shape (an epoch's last) runs as an
+//! ordinary step. Backends that cannot record (the CPU ones) run every step as an ordinary one.
+
+pub mod adam;
+pub mod noise;
+
+use burn::backend::{Backend as _, BackendGraph, Dispatch};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use crate::Network;
+use adam::{AdamSettings, Moments, Update};
+use noise::Tape;
+
+/// Ordinary steps before the one recorded (burn's own `capture` also warms up three times:
+/// the first run of a fused block plans and tunes it, and later runs take other buffers).
+pub const WARM_UP: usize = 3;
+
+/// A step's loss (`[1]`) and logits (`[batch, classes]`), in buffers of their own.
+pub struct StepOutput {
+    pub loss: Tensor<1>,
+    pub logits: Tensor<2>,
+}
+
+/// Trains `M` with Adam one batch at a time, replaying a recorded step where it can.
+pub struct ReplayStep<M: Network> {
+    model: Option<M>,
+    settings: AdamSettings,
+    moments: Moments,
+    /// Adam's step count, for the bias corrections.
+    time: usize,
+    /// The batch and Adam's factors the recorded step reads, rewritten before each step.
+    inputs: Option<Inputs>,
+    tape: Tape,
+    stage: Stage,
+}
+
+struct Inputs {
+    images: Tensor<4>,
+    targets: Tensor<1, Int>,
+    /// `[2]`, on the device without autodiff ([`adam::factors`]).
+    factors: Tensor<1>,
+}
+
+/// A recorded step, and the outputs it writes.
+struct Recorded {
+    graph: BackendGraph<Dispatch>,
+    output: StepOutput,
+}
+
+enum Stage {
+    /// Ordinary steps on the inputs' buffers, this many so far.
+    WarmingUp(usize),
+    /// Replaying the recorded step.
+    Replaying(Box<Recorded>),
+    /// This backend cannot record: every step is an ordinary one.
+    Ordinary,
+}
+
+impl<M: Network> ReplayStep<M> {
+    /// `model` lives on an autodiff device, as for burn's optimizers.
+    pub fn new(model: M, settings: AdamSettings) -> Self {
+        ReplayStep {
+            model: Some(model),
+            settings,
+            moments: Moments::default(),
+            time: 0,
+            inputs: None,
+            tape: Tape::default(),
+            stage: Stage::WarmingUp(0),
+        }
+    }
+
+    /// One step of Adam at `learning_rate` on a batch: `images` `[batch, C, H, W]` and class
+    /// indices `targets` `[batch]`, on the model's device.
+    pub fn step(
+        &mut self,
+        images: Tensor<4>,
+        targets: Tensor<1, Int>,
+        learning_rate: f64,
+    ) -> StepOutput {
+        self.time += 1;
+        let factors = adam::factors(&self.settings, learning_rate, self.time);
+        let fits = self
+            .inputs
+            .as_ref()
+            .is_some_and(|i| i.images.dims() == images.dims());
+        if !fits && self.inputs.is_some() {
+            return self.odd_step(images, targets, factors);
+        }
+        if !self.write_inputs(images, targets, factors) {
+            self.stage = Stage::Ordinary;
+        }
+        match self.stage {
+            Stage::WarmingUp(0) if !self.prepare() => {
+                self.stage = Stage::Ordinary;
+                self.run(true).0
+            }
+            Stage::WarmingUp(done) if done < WARM_UP => {
+                let (output, in_place) = self.run(true);
+                sync(&self.device());
+                self.stage = match in_place {
+                    true => Stage::WarmingUp(done + 1),
+                    false => Stage::Ordinary,
+                };
+                output
+            }
+            Stage::WarmingUp(_) => self.record(),
+            Stage::Replaying(_) => self.replay(),
+            Stage::Ordinary => self.run(true).0,
+        }
+    }
+
+    /// Every step an ordinary one, as on backends that cannot record: the same arithmetic,
+    /// for comparisons.
+    pub fn without_recording(model: M, settings: AdamSettings) -> Self {
+        ReplayStep {
+            stage: Stage::Ordinary,
+            ..Self::new(model, settings)
+        }
+    }
+
+    /// Whether later steps of this batch shape replay a recorded step.
+    pub fn is_replaying(&self) -> bool {
+        matches!(self.stage, Stage::Replaying(_))
+    }
+
+    /// A copy of the model as trained so far: later steps overwrite the model's own buffers.
+    pub fn model(&self) -> M {
+        let model = self.model.as_ref().expect("the model between steps");
+        model.clone().map(&mut Copies)
+    }
+
+    /// The model as trained; nothing replays into it afterwards.
+    pub fn into_model(mut self) -> M {
+        self.stage = Stage::Ordinary;
+        self.model.take().expect("the model between steps")
+    }
+
+    fn device(&self) -> Device {
+        self.model
+            .as_ref()
+            .and_then(|m| m.devices().into_iter().next())
+            .expect("a model with parameters")
+    }
+
+    /// Writes the batch and factors into the recorded step's buffers (the first batch becomes
+    /// them), and draws new dropout noise; false when a buffer could not be written in place.
+    fn write_inputs(
+        &mut self,
+        images: Tensor<4>,
+        targets: Tensor<1, Int>,
+        factors: [f32; 2],
+    ) -> bool {
+        let factors = TensorData::new(factors.to_vec(), [2]);
+        let Some(inputs) = &mut self.inputs else {
+            // Copies: the caller may hold the batch, and these buffers are written in place.
+            let device = images.device().without_autodiff();
+            self.inputs = Some(Inputs {
+                images: images * 1.0,
+                targets: targets + 0,
+                factors: Tensor::from_data(factors, &device),
+            });
+            return true;
+        };
+        let factors = Tensor::from_data(factors, &inputs.factors.device());
+        let in_place = [
+            inputs.images.can_mut(),
+            inputs.targets.can_mut(),
+            inputs.factors.can_mut(),
+        ];
+        overwrite(&mut inputs.images, images);
+        overwrite(&mut inputs.targets, targets);
+        overwrite(&mut inputs.factors, factors);
+        self.tape.redraw() && in_place.iter().all(|&b| b)
+    }
+
+    /// The step on the inputs' buffers, with the dropouts reading the tape when `taped`;
+    /// whether every update stayed in place.
+    fn run(&mut self, taped: bool) -> (StepOutput, bool) {
+        let inputs = self.inputs.as_ref().expect("inputs before a step");
+        let (images, targets) = (inputs.images.clone(), inputs.targets.clone());
+        let factors = inputs.factors.clone();
+        self.train(images, targets, factors, taped)
+    }
+
+    fn train(
+        &mut self,
+        images: Tensor<4>,
+        targets: Tensor<1, Int>,
+        factors: Tensor<1>,
+        taped: bool,
+    ) -> (StepOutput, bool) {
+        let model = self.model.take().expect("the model between steps");
+        let forward = || {
+            let logits = model.logits(images);
+            let loss = crate::loss::cross_entropy(logits.clone(), targets);
+            (loss, logits)
+        };
+        let (loss, logits) = match taped {
+            true => self.tape.serve(forward),
+            false => forward(),
+        };
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let output = StepOutput {
+            loss: loss.detach(),
+            logits: logits.detach(),
+        };
+        let mut update = Update {
+            settings: self.settings,
+            grads,
+            moments: &mut self.moments,
+            factors,
+            in_place: true,
+        };
+        self.model = Some(model.map(&mut update));
+        (output, update.in_place)
+    }
+
+    /// Readies the allocator for a recording after the warm-up; false where the backend
+    /// cannot record.
+    fn prepare(&self) -> bool {
+        let device = self.device().without_autodiff();
+        Dispatch::graph_prepare(device.as_dispatch()).is_ok()
+    }
+
+    /// Records this step (which runs nothing), then replays it.
+    fn record(&mut self) -> StepOutput {
+        let device = self.device().without_autodiff();
+        let dispatch = device.as_dispatch();
+        if Dispatch::graph_start_capture(dispatch).is_err() {
+            self.stage = Stage::Ordinary;
+            return self.run(true).0;
+        }
+        let (output, in_place) = self.run(true);
+        let graph = Dispatch::graph_stop_capture(dispatch);
+        match graph {
+            Ok(graph) if in_place => {
+                self.stage = Stage::Replaying(Box::new(Recorded { graph, output }));
+                self.replay()
+            }
+            // Nothing ran, and every buffer the step would have written still holds what it
+            // held before: the step runs again as an ordinary one.
+            _ => {
+                assert!(
+                    in_place,
+                    "a recorded step moved a parameter out of its buffer"
+                );
+                self.stage = Stage::Ordinary;
+                self.run(true).0
+            }
+        }
+    }
+
+    fn replay(&mut self) -> StepOutput {
+        let Stage::Replaying(recorded) = &self.stage else {
+            unreachable!("replay while replaying");
+        };
+        let device = self.device().without_autodiff();
+        // SAFETY: every tensor the recorded step read or wrote is alive and in its buffer:
+        // the model, moments, inputs and tape are held here and only written in place, the
+        // outputs are held in `self.stage`, and the step's own intermediates are pinned by the
+        // graph. All of it is queued on this thread's stream, the one recorded on.
+        unsafe { Dispatch::graph_replay(device.as_dispatch(), &recorded.graph) }
+            .expect("replaying a recorded training step");
+        StepOutput {
+            loss: recorded.output.loss.clone() * 1.0,
+            logits: recorded.output.logits.clone() * 1.0,
+        }
+    }
+
+    /// A batch whose shape is not the recorded one's, as an ordinary step on its own tensors.
+    fn odd_step(
+        &mut self,
+        images: Tensor<4>,
+        targets: Tensor<1, Int>,
+        factors: [f32; 2],
+    ) -> StepOutput {
+        let device = images.device().without_autodiff();
+        let factors = Tensor::from_data(TensorData::new(factors.to_vec(), [2]), &device);
+        let (output, in_place) = self.train(images, targets, factors, false);
+        if !in_place && self.is_replaying() {
+            // A parameter moved: the recording would read its old buffer.
+            self.stage = Stage::WarmingUp(0);
+        }
+        output
+    }
+}
+
+/// `target`'s values replaced by `value`'s, in `target`'s buffer when nothing else holds it.
+fn overwrite<const D: usize, K>(target: &mut Tensor<D, K>, value: Tensor<D, K>)
+where
+    K: burn::tensor::kind::Basic,
+{
+    let whole = target.dims().map(|d| 0..d);
+    target.inplace(|t| t.slice_assign(whole, value));
+}
+
+fn sync(device: &Device) {
+    device.sync().expect("the device runs the training step");
+}
+
+/// Maps every parameter to a copy in a buffer of its own.
+struct Copies;
+
+impl burn::module::ModuleMapper for Copies {
+    fn map_float<const D: usize>(
+        &mut self,
+        param: burn::module::Param<Tensor<D>>,
+    ) -> burn::module::Param<Tensor<D>> {
+        param.map(|t| {
+            let require_grad = t.is_require_grad();
+            Tensor::from_inner(t.inner() * 1.0).set_require_grad(require_grad)
+        })
+    }
+}

@@ -1,0 +1,181 @@
+//! `cnn::runtime::replay`: its Adam is burn's, each step draws new dropout masks, and on a GPU
+//! replayed steps give what ordinary ones give.
+
+use cnn::burn::module::Module;
+use cnn::burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
+use cnn::burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use cnn::runtime::loss::cross_entropy;
+use cnn::runtime::replay::{ReplayStep, adam::AdamSettings};
+use cnn::runtime::{Backend, Network};
+
+cnn::cnn_from_json!(
+    "tests/arch/tiny.arch",
+    name = TinyNet,
+    input = [1, 28, 28],
+    classes = 10
+);
+
+cnn::cnn_from_json!(
+    "tests/arch/tiny_dropout.arch",
+    name = DropoutNet,
+    input = [1, 28, 28],
+    classes = 10
+);
+
+/// burn seeds a device's random numbers globally: tests that draw run one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+const SETTINGS: AdamSettings = AdamSettings {
+    beta_1: 0.9,
+    beta_2: 0.999,
+    epsilon: 1e-8,
+    weight_decay: Some(1e-3),
+};
+
+/// `count` batches of `batch` random images with labels.
+fn batches(count: usize, batch: usize, device: &Device) -> Vec<(Tensor<4>, Tensor<1, Int>)> {
+    (0..count)
+        .map(|b| {
+            let images =
+                Tensor::<4>::random([batch, 1, 28, 28], Distribution::Uniform(0.0, 1.0), device);
+            let labels: Vec<i64> = (0..batch).map(|i| ((i * 7 + b * 3) % 10) as i64).collect();
+            (
+                images,
+                Tensor::from_data(TensorData::new(labels, [batch]), device),
+            )
+        })
+        .collect()
+}
+
+fn loss_of(output: cnn::runtime::replay::StepOutput) -> f32 {
+    output.loss.into_scalar()
+}
+
+/// Largest |a - b| over every parameter, relative to the largest |a|.
+fn parameter_gap<M: Module>(a: &M, b: &M) -> f32 {
+    let flat = |m: &M| -> Vec<f32> {
+        let mut values = Vec::new();
+        m.visit(&mut Collect(&mut values));
+        values
+    };
+    let (a, b) = (flat(a), flat(b));
+    assert_eq!(a.len(), b.len());
+    let peak = a.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let gap = a
+        .iter()
+        .zip(&b)
+        .fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    gap / peak
+}
+
+struct Collect<'a>(&'a mut Vec<f32>);
+
+impl cnn::burn::module::ModuleVisitor for Collect<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &cnn::burn::module::Param<Tensor<D>>) {
+        let values = param.val().into_data().try_to_vec::<f32>().unwrap();
+        self.0.extend(values);
+    }
+}
+
+/// Six steps, the last on a smaller batch, by burn's Adam and by the replayed step's (which
+/// on the CPU runs each step as an ordinary one): the same losses and parameters.
+#[test]
+fn its_adam_is_burns() {
+    let _serial = serial();
+    let device = Backend::Flex.device().unwrap().autodiff();
+    device.seed(11);
+    let model = TinyNet::init(&device);
+    let mut data = batches(5, 16, &device);
+    data.extend(batches(1, 5, &device));
+
+    let mut burns = model.clone();
+    let decay = WeightDecayConfig::new(1e-3);
+    let mut optimizer = AdamConfig::new()
+        .with_epsilon(1e-8)
+        .with_weight_decay(Some(decay))
+        .init();
+    let mut expected = Vec::new();
+    for (images, targets) in &data {
+        let loss = cross_entropy(burns.logits(images.clone()), targets.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &burns);
+        burns = optimizer.step(2e-3, burns, grads);
+        expected.push(loss.into_scalar::<f32>());
+    }
+
+    let mut ours = ReplayStep::new(model, SETTINGS);
+    let got: Vec<f32> = data
+        .iter()
+        .map(|(images, targets)| loss_of(ours.step(images.clone(), targets.clone(), 2e-3)))
+        .collect();
+    assert!(!ours.is_replaying(), "the CPU backend cannot record");
+    for (step, (g, e)) in got.iter().zip(&expected).enumerate() {
+        assert!(
+            (g - e).abs() <= 1e-5 * e.abs(),
+            "step {step}: {g} against {e}"
+        );
+    }
+    let gap = parameter_gap(&burns, &ours.into_model());
+    assert!(gap < 1e-5, "parameters apart by {gap}");
+}
+
+/// With a learning rate of 0 nothing trains, so two steps on one batch differ only by their
+/// dropout masks: they must, and the same seed must give the same two losses.
+#[test]
+fn each_step_draws_new_dropout_masks() {
+    let _serial = serial();
+    let device = Backend::Flex.device().unwrap().autodiff();
+    let run = || {
+        device.seed(5);
+        let mut step = ReplayStep::new(DropoutNet::init(&device), SETTINGS);
+        let (images, targets) = batches(1, 32, &device).remove(0);
+        [0, 1].map(|_| loss_of(step.step(images.clone(), targets.clone(), 0.0)))
+    };
+    let [first, second] = run();
+    assert!(first.is_finite() && second.is_finite());
+    assert_ne!(first, second, "both steps dropped the same units");
+    assert_eq!(run(), [first, second]);
+}
+
+/// On a GPU (Mesa's software one will do): the steps after the warm-up replay the recorded
+/// one, and give the losses ordinary steps give, dropout masks included, also after a batch
+/// of another shape ran between them. Ignored by default: CI has no GPU.
+///
+/// `cargo test --release --no-default-features --features wgpu --test replay -- --ignored`
+#[cfg(feature = "wgpu")]
+#[test]
+#[ignore = "needs a wgpu device"]
+fn replayed_steps_give_what_ordinary_steps_give() {
+    let _serial = serial();
+    let device = Backend::Wgpu.device().unwrap().autodiff();
+    let run = |record: bool| {
+        device.seed(3);
+        let model = DropoutNet::init(&device);
+        let mut step = match record {
+            true => ReplayStep::new(model, SETTINGS),
+            false => ReplayStep::without_recording(model, SETTINGS),
+        };
+        let mut data = batches(7, 8, &device);
+        data.insert(5, batches(1, 3, &device).remove(0));
+        let losses: Vec<f32> = data
+            .into_iter()
+            .map(|(images, targets)| loss_of(step.step(images, targets, 1e-3)))
+            .collect();
+        (losses, step.is_replaying())
+    };
+    let (expected, replayed) = run(false);
+    assert!(!replayed);
+    let (got, replayed) = run(true);
+    assert!(replayed, "the steps after the warm-up replay");
+    for (step, (g, e)) in got.iter().zip(&expected).enumerate() {
+        assert!(
+            (g - e).abs() <= 1e-5 * e.abs(),
+            "step {step}: {g} against {e}"
+        );
+    }
+}
