@@ -122,6 +122,93 @@ fn same_seed_gives_the_same_curves() {
     assert_ne!(a.history[0].train_loss, c.history[0].train_loss);
 }
 
+/// `replay` trains as burn's Adam does: the same arithmetic (on the CPU every step is an
+/// ordinary one).
+#[test]
+fn replayed_training_matches_burns_adam() {
+    let _serial = serial();
+    let fit = |replay, notes: &mut Notes| {
+        let config = TrainConfig {
+            replay,
+            ..config(2)
+        };
+        trainer(config, None, notes)
+            .fit::<TinyNet>(&data(), false)
+            .unwrap()
+    };
+    let mut notes = Notes::default();
+    let burns = fit(false, &mut notes);
+    assert!(notes.0.is_empty(), "{:?}", notes.0);
+    let replayed = fit(true, &mut notes);
+    assert!(
+        notes.0.len() == 1 && notes.0[0].contains("cannot be recorded"),
+        "the CPU's ordinary steps are told once: {:?}",
+        notes.0
+    );
+    for (b, r) in burns.history.iter().zip(&replayed.history) {
+        let gap = (b.train_loss - r.train_loss).abs() / b.train_loss;
+        assert!(
+            gap < 1e-4,
+            "train loss {} against {}",
+            r.train_loss,
+            b.train_loss
+        );
+        let [b, r] = [b, r].map(|m| m.valid_loss.unwrap());
+        assert!((b - r).abs() / b < 1e-4, "validation loss {r} against {b}");
+    }
+    let (b, r) = (weights(&burns.model), weights(&replayed.model));
+    let peak = b.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let gap = b
+        .iter()
+        .zip(&r)
+        .fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    assert!(gap < 1e-4 * peak, "weights apart by {gap}");
+}
+
+/// Keeps the notes a run prints.
+#[derive(Default)]
+struct Notes(Vec<String>);
+
+impl Observer for Notes {
+    fn epoch_start(&mut self, _: usize, _: usize, _: usize, _: usize) {}
+    fn batch(&mut self, _: usize, _: f64, _: f64, _: f64) {}
+    fn epoch_end(&mut self, _: &EpochMetrics, _: usize) {}
+    fn note(&mut self, message: &str) {
+        self.0.push(message.to_owned());
+    }
+}
+
+/// A checkpoint keeps one Adam's state: resuming with the other says so, and how to resume.
+#[test]
+fn a_checkpoint_resumes_only_with_the_adam_that_wrote_it() {
+    let _serial = serial();
+    for replay in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let checkpoint = Checkpoint::new(dir.path().join("checkpoint"));
+        let config = |replay| TrainConfig {
+            replay,
+            ..config(1)
+        };
+        trainer(config(replay), Some(checkpoint.clone()), &mut Quiet)
+            .fit::<TinyNet>(&data(), false)
+            .unwrap();
+        let error = trainer(config(!replay), Some(checkpoint), &mut Quiet)
+            .fit::<TinyNet>(&data(), true)
+            .err()
+            .expect("the other Adam refuses the checkpoint");
+        let asked = if replay {
+            "with --replay"
+        } else {
+            "without --replay"
+        };
+        let message = error.to_string();
+        assert!(
+            matches!(error, TrainError::Checkpoint { .. }) && message.contains(asked),
+            "{message}"
+        );
+    }
+}
+
 /// Triggers the interrupt once `at` batches of the first epoch have been reported, as Ctrl-C
 /// would, and keeps the last batch reported.
 struct InterruptAfter {
@@ -147,11 +234,25 @@ impl Observer for InterruptAfter {
 
 #[test]
 fn interrupted_run_resumes_at_the_next_batch_with_identical_results() {
+    interrupt_and_resume(config(2));
+}
+
+/// The same with the replayed step's Adam, whose state the checkpoint keeps in files of its
+/// own (on the CPU every step is an ordinary one).
+#[test]
+fn interrupted_replayed_run_resumes_at_the_next_batch_with_identical_results() {
+    interrupt_and_resume(TrainConfig {
+        replay: true,
+        ..config(2)
+    });
+}
+
+fn interrupt_and_resume(config: TrainConfig) {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = Checkpoint::new(dir.path().join("checkpoint"));
     let data = data();
-    let uninterrupted = trainer(config(2), None, &mut Quiet)
+    let uninterrupted = trainer(config.clone(), None, &mut Quiet)
         .fit::<TinyNet>(&data, false)
         .unwrap();
 
@@ -162,7 +263,7 @@ fn interrupted_run_resumes_at_the_next_batch_with_identical_results() {
         last: None,
     };
     let interrupt = observer.interrupt.clone();
-    let mut first = trainer(config(2), Some(checkpoint.clone()), &mut observer);
+    let mut first = trainer(config.clone(), Some(checkpoint.clone()), &mut observer);
     first.interrupt = interrupt;
     let stopped = first.fit::<TinyNet>(&data, false).unwrap();
     assert_eq!(stopped.stop, Stop::Interrupted);
@@ -177,7 +278,7 @@ fn interrupted_run_resumes_at_the_next_batch_with_identical_results() {
         starts: Vec::new(),
         last: None,
     };
-    let resumed = trainer(config(2), Some(checkpoint), &mut resumed_observer)
+    let resumed = trainer(config, Some(checkpoint), &mut resumed_observer)
         .fit::<TinyNet>(&data, true)
         .unwrap();
     // Training reads each step's loss once the next step is queued, so the step queued when

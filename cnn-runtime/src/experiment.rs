@@ -63,6 +63,11 @@ pub struct ExperimentArgs {
     #[arg(long, default_value_t = ConvPrecision::F32)]
     #[serde(default)]
     pub conv_precision: ConvPrecision,
+    /// Replay a recorded training step on GPU backends (`cnn::runtime::replay`): the same
+    /// training, less host work per step. A run's checkpoints resume only with it.
+    #[arg(long)]
+    #[serde(default)]
+    pub replay: bool,
     /// Run directory [default: runs/EXAMPLE-TIMESTAMP].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -232,6 +237,7 @@ fn prepare(
         resumed.lr = args.lr.or(resumed.lr);
         resumed.backend = args.backend;
         resumed.conv_precision = args.conv_precision;
+        resumed.replay |= args.replay;
         let checkpoint = Checkpoint::new(dir.join("checkpoint"));
         if !checkpoint.exists() {
             return Err(format!(
@@ -268,6 +274,7 @@ fn train_config(args: &ExperimentArgs) -> Result<TrainConfig, Error> {
         early_stopping: args.patience,
         augment: args.augment,
         standardize: args.standardize,
+        replay: args.replay,
         ..defaults
     })
 }

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use burn::module::{ModuleMapper, Param, ParamId};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 use burn::tensor::kind::BridgeTensor;
@@ -52,6 +52,78 @@ pub fn factors(settings: &AdamSettings, learning_rate: f64, time: usize) -> [f32
 #[derive(Default)]
 pub struct Moments {
     by_param: HashMap<ParamId, [BridgeTensor; 2]>,
+}
+
+impl Moments {
+    /// The first and second moments as two copies of `model`, in buffers of their own (zeros
+    /// for a parameter not stepped yet): what a checkpoint saves.
+    pub fn as_models<M: Module>(&self, model: &M) -> [M; 2] {
+        [0, 1].map(|which| {
+            model.clone().map(&mut AsModel {
+                moments: self,
+                which,
+            })
+        })
+    }
+
+    /// The moments [`Moments::as_models`] gave for `model`, matched to its parameters in order.
+    pub fn from_models<M: Module>(model: &M, [first, second]: [M; 2]) -> Self {
+        let mut ids = Ids::default();
+        model.visit(&mut ids);
+        let [first, second] = [first, second].map(|m| {
+            let mut values = Values::default();
+            m.visit(&mut values);
+            values.0
+        });
+        let by_param = ids
+            .0
+            .into_iter()
+            .zip(first.into_iter().zip(second))
+            .map(|(id, (m, v))| (id, [m, v]))
+            .collect();
+        Moments { by_param }
+    }
+}
+
+/// Replaces each parameter by its moment `which`.
+struct AsModel<'a> {
+    moments: &'a Moments,
+    which: usize,
+}
+
+impl ModuleMapper for AsModel<'_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let moment = self.moments.by_param.get(&param.id);
+        let moment = moment.map(|m| Tensor::<D>::from_bridge(m[self.which].clone()));
+        param.map(|t| {
+            let require_grad = t.is_require_grad();
+            let value = match moment {
+                Some(moment) => moment * 1.0,
+                None => t.inner().zeros_like(),
+            };
+            Tensor::from_inner(value).set_require_grad(require_grad)
+        })
+    }
+}
+
+/// A module's parameter ids, in order.
+#[derive(Default)]
+struct Ids(Vec<ParamId>);
+
+impl ModuleVisitor for Ids {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push(param.id);
+    }
+}
+
+/// A module's parameter values, in order, without autodiff.
+#[derive(Default)]
+struct Values(Vec<BridgeTensor>);
+
+impl ModuleVisitor for Values {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push(param.val().inner().into_bridge());
+    }
 }
 
 /// One optimizer step over a module's parameters ([`burn::module::Module::map`]).

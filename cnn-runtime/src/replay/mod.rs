@@ -67,7 +67,11 @@ enum Stage {
     WarmingUp(usize),
     /// Replaying the recorded step.
     Replaying(Box<Recorded>),
-    /// This backend cannot record: every step is an ordinary one.
+    /// Steps as the recorded ones run, on the inputs' buffers with the noise tape, never
+    /// recorded ([`ReplayStep::without_recording`]).
+    Unrecorded,
+    /// Plain steps on the caller's tensors, dropouts drawing their own masks: the backend
+    /// cannot record, or a buffer could not be written in place.
     Ordinary,
 }
 
@@ -99,10 +103,11 @@ impl<M: Network> ReplayStep<M> {
             .inputs
             .as_ref()
             .is_some_and(|i| i.images.dims() == images.dims());
-        if !fits && self.inputs.is_some() {
-            return self.odd_step(images, targets, factors);
+        if matches!(self.stage, Stage::Ordinary) || (!fits && self.inputs.is_some()) {
+            return self.plain_step(images, targets, factors);
         }
         if !self.write_inputs(images, targets, factors) {
+            // This step's values are in the inputs all the same; the next ones go plain.
             self.stage = Stage::Ordinary;
         }
         match self.stage {
@@ -121,15 +126,38 @@ impl<M: Network> ReplayStep<M> {
             }
             Stage::WarmingUp(_) => self.record(),
             Stage::Replaying(_) => self.replay(),
-            Stage::Ordinary => self.run(true).0,
+            Stage::Unrecorded | Stage::Ordinary => self.run(true).0,
         }
     }
 
-    /// Every step an ordinary one, as on backends that cannot record: the same arithmetic,
-    /// for comparisons.
+    /// Continues from a checkpoint: `moments` as [`ReplayStep::moments`] gave them for this
+    /// model, after `steps` steps.
+    pub fn resume(model: M, settings: AdamSettings, moments: [M; 2], steps: usize) -> Self {
+        ReplayStep {
+            moments: Moments::from_models(&model, moments),
+            time: steps,
+            ..Self::new(model, settings)
+        }
+    }
+
+    /// Adam's first and second moments as copies of the model, and how many steps it took:
+    /// with [`ReplayStep::model`], what a checkpoint keeps.
+    pub fn moments(&self) -> ([M; 2], usize) {
+        let model = self.model.as_ref().expect("the model between steps");
+        (self.moments.as_models(model), self.time)
+    }
+
+    /// False once steps run as ordinary ones for good: the backend cannot record (the CPU
+    /// ones), or a buffer could not be written in place.
+    pub fn can_record(&self) -> bool {
+        !matches!(self.stage, Stage::Ordinary)
+    }
+
+    /// Every step run as recorded ones run (the same buffers, Adam and dropout noise) but
+    /// never recorded: for comparisons.
     pub fn without_recording(model: M, settings: AdamSettings) -> Self {
         ReplayStep {
-            stage: Stage::Ordinary,
+            stage: Stage::Unrecorded,
             ..Self::new(model, settings)
         }
     }
@@ -247,22 +275,27 @@ impl<M: Network> ReplayStep<M> {
             return self.run(true).0;
         }
         let (output, in_place) = self.run(true);
-        let graph = Dispatch::graph_stop_capture(dispatch);
-        match graph {
-            Ok(graph) if in_place => {
+        match (Dispatch::graph_stop_capture(dispatch), in_place) {
+            (Ok(graph), in_place) => {
                 self.stage = Stage::Replaying(Box::new(Recorded { graph, output }));
-                self.replay()
+                let output = self.replay();
+                if !in_place {
+                    // The one replay took the step into the buffers it moved to; later ones
+                    // would read the old buffers again.
+                    self.stage = Stage::Ordinary;
+                }
+                output
             }
-            // Nothing ran, and every buffer the step would have written still holds what it
-            // held before: the step runs again as an ordinary one.
-            _ => {
-                assert!(
-                    in_place,
-                    "a recorded step moved a parameter out of its buffer"
-                );
+            // Nothing ran, and every buffer the step would have written holds what it held
+            // before: the step runs again as an ordinary one.
+            (Err(_), true) => {
                 self.stage = Stage::Ordinary;
                 self.run(true).0
             }
+            (Err(e), false) => panic!(
+                "recording a training step failed ({e:?}) after the step had moved a \
+                 parameter to a buffer nothing wrote: the model's values are lost"
+            ),
         }
     }
 
@@ -283,8 +316,9 @@ impl<M: Network> ReplayStep<M> {
         }
     }
 
-    /// A batch whose shape is not the recorded one's, as an ordinary step on its own tensors.
-    fn odd_step(
+    /// A step on the caller's tensors: a batch whose shape is not the recorded one's, or any
+    /// batch once recording is impossible.
+    fn plain_step(
         &mut self,
         images: Tensor<4>,
         targets: Tensor<1, Int>,

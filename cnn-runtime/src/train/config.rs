@@ -23,6 +23,11 @@ pub struct TrainConfig {
     pub augment: bool,
     /// Standardise each channel with the training set's mean and std.
     pub standardize: bool,
+    /// Step through [`crate::replay`]: on a GPU each step after the first few replays a
+    /// recorded one, with the same Adam, losses and dropout. Checkpoints then keep its Adam
+    /// state, which only a run with `replay` resumes.
+    #[serde(default)]
+    pub replay: bool,
 }
 
 impl Default for TrainConfig {
@@ -38,6 +43,7 @@ impl Default for TrainConfig {
             early_stopping: None,
             augment: false,
             standardize: false,
+            replay: false,
         }
     }
 }

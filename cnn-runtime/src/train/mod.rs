@@ -10,18 +10,19 @@ mod checkpoint;
 mod config;
 mod display;
 mod interrupt;
+mod stepper;
 
 use std::path::PathBuf;
 use std::time::Instant;
 
+use burn::optim::AdamConfig;
 use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, Transaction};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-pub use checkpoint::{Checkpoint, Progress};
+pub use checkpoint::{Checkpoint, OptimizerState, Progress};
 pub use config::{Schedule, TrainConfig};
 pub use display::{Console, Observer, Quiet};
 pub use interrupt::Interrupt;
@@ -31,6 +32,9 @@ use crate::data::{BatcherOptions, Dataset, ImageBatch, ImageBatcher, ImageSet};
 use crate::evaluate::{argmax, evaluate};
 use crate::history::EpochMetrics;
 use crate::precision::ConvPrecision;
+use crate::replay::ReplayStep;
+use crate::replay::adam::AdamSettings;
+use stepper::Stepper;
 
 /// Why training stopped early, or failed.
 #[derive(Debug, thiserror::Error)]
@@ -107,7 +111,7 @@ impl Trainer<'_> {
         self.check::<M>(data)?;
         let device = self.device.clone().autodiff();
         let model = seeded_init::<M>(&device, self.config.seed);
-        let optimizer = self.optimizer();
+        let optimizer = self.optimizer(&model);
         let (model, optimizer, progress) = match (&self.checkpoint, resume) {
             (Some(checkpoint), true) => {
                 let loaded = checkpoint.load(model, optimizer)?;
@@ -122,7 +126,8 @@ impl Trainer<'_> {
             }
             _ => (model, optimizer, Progress::start()),
         };
-        self.run(model, optimizer, progress, data, &device)
+        let stepper = self.stepper(model, optimizer);
+        self.run(stepper, progress, data, &device)
     }
 
     fn check<M: Network>(&self, data: &Dataset) -> Result<(), TrainError> {
@@ -157,13 +162,42 @@ impl Trainer<'_> {
         Ok(())
     }
 
-    fn optimizer(&self) -> ModuleOptimizer {
-        let decay = (self.config.weight_decay > 0.0)
-            .then(|| WeightDecayConfig::new(self.config.weight_decay as f32));
-        AdamConfig::new()
+    /// A fresh optimizer: burn's Adam, or with `replay` the replayed step's (its moments start
+    /// as zeros shaped as `model`).
+    fn optimizer<M: Network>(&self, model: &M) -> OptimizerState<M> {
+        let decay = self.weight_decay();
+        if self.config.replay {
+            let moments = [0, 1].map(|_| model.clone());
+            return OptimizerState::Replayed { moments, steps: 0 };
+        }
+        let decay = decay.map(WeightDecayConfig::new);
+        let adam = AdamConfig::new()
             .with_epsilon(self.config.adam_epsilon as f32)
             .with_weight_decay(decay)
-            .init()
+            .init();
+        OptimizerState::Burn(adam)
+    }
+
+    fn weight_decay(&self) -> Option<f32> {
+        (self.config.weight_decay > 0.0).then_some(self.config.weight_decay as f32)
+    }
+
+    fn stepper<M: Network>(&self, model: M, optimizer: OptimizerState<M>) -> Stepper<M> {
+        match optimizer {
+            OptimizerState::Burn(optimizer) => Stepper::Burn {
+                model: Some(model),
+                optimizer,
+            },
+            OptimizerState::Replayed { moments, steps } => {
+                let settings =
+                    AdamSettings::new(self.config.adam_epsilon as f32, self.weight_decay());
+                let step = match steps {
+                    0 => ReplayStep::new(model, settings),
+                    _ => ReplayStep::resume(model, settings, moments, steps),
+                };
+                Stepper::Replayed(Box::new(step))
+            }
+        }
     }
 
     fn batcher_options(&self, train: &ImageSet, epoch: usize) -> BatcherOptions {
@@ -176,8 +210,7 @@ impl Trainer<'_> {
 
     fn run<M: Network>(
         &mut self,
-        mut model: M,
-        mut optimizer: ModuleOptimizer,
+        mut stepper: Stepper<M>,
         mut progress: Progress,
         data: &Dataset,
         device: &Device,
@@ -185,15 +218,22 @@ impl Trainer<'_> {
         let session = Instant::now();
         let epochs = self.config.epochs;
         let mut stop = Stop::Completed;
+        let mut told_ordinary = false;
         while progress.epoch <= epochs {
-            let (next, outcome) = self.epoch(model, optimizer, &mut progress, data, device)?;
-            (model, optimizer) = next;
+            let outcome = self.epoch(&mut stepper, &mut progress, data, device)?;
+            if stepper.replay_given_up() && !told_ordinary {
+                told_ordinary = true;
+                self.observer.note(
+                    "--replay: steps cannot be recorded here (only GPU backends record them); \
+                     they run as ordinary ones",
+                );
+            }
             if outcome == EpochOutcome::Interrupted {
                 progress.seconds += session.elapsed().as_secs_f64();
-                self.save(&model, &optimizer, &progress)?;
+                self.save(&stepper, &progress)?;
                 self.observer.note(&self.resume_hint(&progress));
                 return Ok(Trained {
-                    model,
+                    model: stepper.into_model(),
                     history: progress.history,
                     stop: Stop::Interrupted,
                     seconds: progress.seconds,
@@ -205,7 +245,7 @@ impl Trainer<'_> {
             let early = self.early_stop(&mut progress);
             let mut saved = progress.clone();
             saved.seconds += session.elapsed().as_secs_f64();
-            self.save(&model, &optimizer, &saved)?;
+            self.save(&stepper, &saved)?;
             if early {
                 stop = Stop::EarlyStopped { epoch: finished };
                 break;
@@ -213,7 +253,7 @@ impl Trainer<'_> {
         }
         progress.seconds += session.elapsed().as_secs_f64();
         Ok(Trained {
-            model,
+            model: stepper.into_model(),
             history: progress.history,
             stop,
             seconds: progress.seconds,
@@ -235,12 +275,13 @@ impl Trainer<'_> {
 
     fn save<M: Network>(
         &mut self,
-        model: &M,
-        optimizer: &ModuleOptimizer,
+        stepper: &Stepper<M>,
         progress: &Progress,
     ) -> Result<(), TrainError> {
         match &self.checkpoint {
-            Some(checkpoint) => checkpoint.save(model, optimizer, progress),
+            Some(checkpoint) => {
+                checkpoint.save(&stepper.model(), &stepper.optimizer_state(), progress)
+            }
             None => Ok(()),
         }
     }
@@ -265,12 +306,11 @@ impl Trainer<'_> {
     /// Runs the rest of `progress.epoch`, then validates and records its metrics.
     fn epoch<M: Network>(
         &mut self,
-        mut model: M,
-        mut optimizer: ModuleOptimizer,
+        stepper: &mut Stepper<M>,
         progress: &mut Progress,
         data: &Dataset,
         device: &Device,
-    ) -> Result<((M, ModuleOptimizer), EpochOutcome), TrainError> {
+    ) -> Result<EpochOutcome, TrainError> {
         let epoch = progress.epoch;
         let train = &data.train;
         let order = shuffled(train.len(), self.config.seed, epoch);
@@ -292,18 +332,22 @@ impl Trainer<'_> {
                 if let Some(last) = queued.take() {
                     self.record(last, progress, clock)?;
                 }
-                return Ok(((model, optimizer), EpochOutcome::Interrupted));
+                return Ok(EpochOutcome::Interrupted);
             }
             let ImageBatch { images, targets } = train.batch_tensor(indices, &batcher, device);
-            let logits = model.logits(images);
-            let loss = crate::loss::cross_entropy(logits.clone(), targets);
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(rate, model, grads);
+            let replaying = stepper.is_replaying();
+            let (loss, logits) = stepper.step(images, targets, rate);
+            if !replaying && stepper.is_replaying() {
+                self.observer.note(&format!(
+                    "epoch {epoch}, batch {}: recorded; the steps after it replay it",
+                    b + 1
+                ));
+            }
             let step = Queued {
                 batch: b,
                 labels: indices.iter().map(|&i| train.labels()[i]).collect(),
-                loss: loss.detach(),
-                logits: logits.detach(),
+                loss,
+                logits,
             };
             if let Some(previous) = queued.replace(step) {
                 self.record(previous, progress, clock)?;
@@ -314,11 +358,12 @@ impl Trainer<'_> {
         }
         let (started, seen_before) = clock;
         let train_seconds = started.elapsed().as_secs_f64();
+        let model = stepper.model();
         let metrics = self.epoch_metrics(&model, progress, data, rate, train_seconds, seen_before);
         self.observer.epoch_end(&metrics, self.config.epochs);
         progress.history.push(metrics);
         (progress.loss_sum, progress.errors, progress.seen) = (0.0, 0, 0);
-        Ok(((model, optimizer), EpochOutcome::Done))
+        Ok(EpochOutcome::Done)
     }
 
     /// Reads a queued step's loss and error count ([`Queued::read`]) and adds them to

@@ -1,0 +1,79 @@
+//! The model being trained with the optimizer that steps it: burn's Adam, or the replayed
+//! step's ([`crate::replay`], with [`super::TrainConfig::replay`]).
+
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Int, Tensor};
+
+use super::checkpoint::OptimizerState;
+use crate::Network;
+use crate::replay::ReplayStep;
+
+pub(super) enum Stepper<M: Network> {
+    Burn {
+        /// `None` only within a step.
+        model: Option<M>,
+        optimizer: ModuleOptimizer,
+    },
+    Replayed(Box<ReplayStep<M>>),
+}
+
+impl<M: Network> Stepper<M> {
+    /// One step on a batch; its loss and logits, detached.
+    pub fn step(
+        &mut self,
+        images: Tensor<4>,
+        targets: Tensor<1, Int>,
+        rate: f64,
+    ) -> (Tensor<1>, Tensor<2>) {
+        match self {
+            Stepper::Burn { model, optimizer } => {
+                let stepped = model.take().expect("the model between steps");
+                let logits = stepped.logits(images);
+                let loss = crate::loss::cross_entropy(logits.clone(), targets);
+                let grads = GradientsParams::from_grads(loss.backward(), &stepped);
+                *model = Some(optimizer.step(rate, stepped, grads));
+                (loss.detach(), logits.detach())
+            }
+            Stepper::Replayed(step) => {
+                let output = step.step(images, targets, rate);
+                (output.loss, output.logits)
+            }
+        }
+    }
+
+    /// Whether steps replay a recorded one.
+    pub fn is_replaying(&self) -> bool {
+        matches!(self, Stepper::Replayed(step) if step.is_replaying())
+    }
+
+    /// Whether replaying was asked for and given up: steps run as ordinary ones for good.
+    pub fn replay_given_up(&self) -> bool {
+        matches!(self, Stepper::Replayed(step) if !step.can_record())
+    }
+
+    /// The model as trained so far, for evaluation: later steps do not change it.
+    pub fn model(&self) -> M {
+        match self {
+            Stepper::Burn { model, .. } => model.clone().expect("the model between steps"),
+            Stepper::Replayed(step) => step.model(),
+        }
+    }
+
+    pub fn into_model(self) -> M {
+        match self {
+            Stepper::Burn { model, .. } => model.expect("the model between steps"),
+            Stepper::Replayed(step) => step.into_model(),
+        }
+    }
+
+    /// What a checkpoint keeps of the optimizer.
+    pub fn optimizer_state(&self) -> OptimizerState<M> {
+        match self {
+            Stepper::Burn { optimizer, .. } => OptimizerState::Burn(optimizer.clone()),
+            Stepper::Replayed(step) => {
+                let (moments, steps) = step.moments();
+                OptimizerState::Replayed { moments, steps }
+            }
+        }
+    }
+}
