@@ -27,9 +27,10 @@ def burn(args, mode, batch):
     env = dict(os.environ)
     if args.threads:
         env["RAYON_NUM_THREADS"] = str(args.threads)
+    replay = ["--replay"] if args.replay and mode == "train" else []
     return run([args.burn_bin, "--mode", mode, "--batch-size", str(batch), "--steps",
                 str(args.steps), *warmup(args), "--backend", args.backend,
-                "--conv-precision", args.conv_precision], env)
+                "--conv-precision", args.conv_precision, *replay], env)
 
 
 def torch(args, mode, batch):
@@ -49,6 +50,8 @@ def main():
     # f16 or bf16: burn's convolutions in a half type (for GPUs). PyTorch keeps its defaults,
     # which on NVIDIA GPUs run convolutions in TF32.
     parser.add_argument("--conv-precision", default="f32")
+    parser.add_argument("--replay", action="store_true",
+                        help="burn's training steps through cnn::runtime::replay (GPU backends)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--batch-sizes", default="64")
     parser.add_argument("--modes", default="train,infer")
@@ -96,6 +99,9 @@ def print_table(runs):
     precisions = {r["conv_precision"] for r in runs if r["name"] == "burn"}
     if precisions - {"f32"}:
         print(f"burn's convolutions ran in {', '.join(sorted(precisions))} (--conv-precision).")
+    replaying = {r.get("replaying") for r in runs if r["name"] == "burn"} - {None}
+    if replaying:
+        print(f"burn's training steps replayed a recorded one (--replay): {replaying == {True}}.")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@
 #
 # The first run creates bench/.venv with PyTorch from PyPI (a few GB). Other flags go to
 # bench/compare.py (--modes, --steps, --warmup, --warmup-secs, --backend, --torch-device,
-# --conv-precision, --json).
+# --conv-precision, --replay, --json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -4,7 +4,8 @@
 //! non-finite loss naming its epoch and batch without overwriting the last good checkpoint, to
 //! checkpoint mid-epoch on Ctrl-C and resume at the very next batch, and to show loss, error
 //! rate and images/s in CI logs, where burn-train's non-interactive renderer prints no metric
-//! values. Its optimizers, losses and records are used as they are.
+//! values. Its optimizers, losses and records are used as they are, or with
+//! [`TrainConfig::replay`] the step [`crate::replay`] records once and replays on a GPU.
 
 mod checkpoint;
 mod config;
@@ -162,15 +163,14 @@ impl Trainer<'_> {
         Ok(())
     }
 
-    /// A fresh optimizer: burn's Adam, or with `replay` the replayed step's (its moments start
-    /// as zeros shaped as `model`).
+    /// A fresh optimizer: burn's Adam, or with `replay` the replayed step's, whose moments
+    /// are copies of `model` for a checkpoint to load into (a fresh run starts them at zero).
     fn optimizer<M: Network>(&self, model: &M) -> OptimizerState<M> {
-        let decay = self.weight_decay();
         if self.config.replay {
             let moments = [0, 1].map(|_| model.clone());
             return OptimizerState::Replayed { moments, steps: 0 };
         }
-        let decay = decay.map(WeightDecayConfig::new);
+        let decay = self.weight_decay().map(WeightDecayConfig::new);
         let adam = AdamConfig::new()
             .with_epsilon(self.config.adam_epsilon as f32)
             .with_weight_decay(decay)
