@@ -97,8 +97,8 @@ struct Timings {
     phases: Option<Vec<[f64; 3]>>,
     /// burn-fusion's work per step on GPU backends, over [`WATCHED`] steps after the timed ones.
     fusion: Option<FusionWork>,
-    /// With `--replay`: whether the steps replayed a recorded one.
-    replaying: Option<bool>,
+    /// With `--replay`: whether the steps replayed a recorded one, and if not why.
+    replaying: Option<(bool, Option<String>)>,
 }
 
 impl Timings {
@@ -167,7 +167,10 @@ fn time_replayed_training(args: &Args, device: &Device) -> Timings {
         device.sync().expect("device sync");
     });
     Timings {
-        replaying: Some(trainer.is_replaying()),
+        replaying: Some((
+            trainer.is_replaying(),
+            trainer.not_replaying_because().map(str::to_owned),
+        )),
         ..Timings::new(args, repeated, None)
     }
 }
@@ -241,7 +244,8 @@ fn report(args: &Args, device: &Device, t: &Timings) {
         "mode": format!("{:?}", args.mode).to_lowercase(),
         "batch_size": args.batch_size,
         "conv_precision": args.conv_precision.name(),
-        "replaying": t.replaying,
+        "replaying": t.replaying.as_ref().map(|r| r.0),
+        "not_replaying_because": t.replaying.as_ref().and_then(|r| r.1.clone()),
         "threads": std::env::var("RAYON_NUM_THREADS").ok(),
         "steps": t.steps.len(),
         "first_step_s": t.first,

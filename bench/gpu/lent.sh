@@ -98,5 +98,6 @@ for line in open(sys.argv[1]):
           f'  first step {result.get("first_step_s", float("nan")):6.2f} s'
           f'  fusion thread in blocks {fusion.get("block_us", float("nan")):7.0f} us/step'
           f' ({fusion.get("blocks", float("nan")):3.0f} blocks)'
-          + ('' if result.get("replaying") is None else f'  replaying {result["replaying"]}'))
+          + ('' if result.get("replaying") is None else f'  replaying {result["replaying"]}')
+          + (f' ({result["not_replaying_because"]})' if result.get("not_replaying_because") else ''))
 PY

@@ -70,9 +70,9 @@ enum Stage {
     /// Steps as the recorded ones run, on the inputs' buffers with the noise tape, never
     /// recorded ([`ReplayStep::without_recording`]).
     Unrecorded,
-    /// Plain steps on the caller's tensors, dropouts drawing their own masks: the backend
-    /// cannot record, or a buffer could not be written in place.
-    Ordinary,
+    /// Plain steps on the caller's tensors, dropouts drawing their own masks, for the reason
+    /// given: the backend cannot record, or a buffer could not be written in place.
+    Ordinary(String),
 }
 
 impl<M: Network> ReplayStep<M> {
@@ -103,16 +103,16 @@ impl<M: Network> ReplayStep<M> {
             .inputs
             .as_ref()
             .is_some_and(|i| i.images.dims() == images.dims());
-        if matches!(self.stage, Stage::Ordinary) || (!fits && self.inputs.is_some()) {
+        if matches!(self.stage, Stage::Ordinary(_)) || (!fits && self.inputs.is_some()) {
             return self.plain_step(images, targets, factors);
         }
         if !self.write_inputs(images, targets, factors) {
             // This step's values are in the inputs all the same; the next ones go plain.
-            self.stage = Stage::Ordinary;
+            self.stage = ordinary("a batch or the dropouts' noise could not be written in place");
         }
         match self.stage {
-            Stage::WarmingUp(0) if !self.prepare() => {
-                self.stage = Stage::Ordinary;
+            Stage::WarmingUp(0) if let Err(why) = self.prepare() => {
+                self.stage = Stage::Ordinary(why);
                 self.run(true).0
             }
             Stage::WarmingUp(done) if done < WARM_UP => {
@@ -120,13 +120,13 @@ impl<M: Network> ReplayStep<M> {
                 sync(&self.device());
                 self.stage = match in_place {
                     true => Stage::WarmingUp(done + 1),
-                    false => Stage::Ordinary,
+                    false => ordinary(MOVED),
                 };
                 output
             }
             Stage::WarmingUp(_) => self.record(),
             Stage::Replaying(_) => self.replay(),
-            Stage::Unrecorded | Stage::Ordinary => self.run(true).0,
+            Stage::Unrecorded | Stage::Ordinary(_) => self.run(true).0,
         }
     }
 
@@ -147,10 +147,13 @@ impl<M: Network> ReplayStep<M> {
         (self.moments.as_models(model), self.time)
     }
 
-    /// False once steps run as ordinary ones for good: the backend cannot record (the CPU
-    /// ones), or a buffer could not be written in place.
-    pub fn can_record(&self) -> bool {
-        !matches!(self.stage, Stage::Ordinary)
+    /// Why steps run as plain ones for good, once they do: the backend cannot record (the
+    /// CPU ones), a recording failed, or a buffer could not be written in place.
+    pub fn not_replaying_because(&self) -> Option<&str> {
+        match &self.stage {
+            Stage::Ordinary(why) => Some(why),
+            _ => None,
+        }
     }
 
     /// Every step run as recorded ones run (the same buffers, Adam and dropout noise) but
@@ -175,7 +178,7 @@ impl<M: Network> ReplayStep<M> {
 
     /// The model as trained; nothing replays into it afterwards.
     pub fn into_model(mut self) -> M {
-        self.stage = Stage::Ordinary;
+        self.stage = ordinary("the model was taken out");
         self.model.take().expect("the model between steps")
     }
 
@@ -259,19 +262,19 @@ impl<M: Network> ReplayStep<M> {
         (output, update.in_place)
     }
 
-    /// Readies the allocator for a recording after the warm-up; false where the backend
+    /// Readies the allocator for a recording after the warm-up; an error where the backend
     /// cannot record.
-    fn prepare(&self) -> bool {
+    fn prepare(&self) -> Result<(), String> {
         let device = self.device().without_autodiff();
-        Dispatch::graph_prepare(device.as_dispatch()).is_ok()
+        Dispatch::graph_prepare(device.as_dispatch()).map_err(|e| one_line(&e))
     }
 
     /// Records this step (which runs nothing), then replays it.
     fn record(&mut self) -> StepOutput {
         let device = self.device().without_autodiff();
         let dispatch = device.as_dispatch();
-        if Dispatch::graph_start_capture(dispatch).is_err() {
-            self.stage = Stage::Ordinary;
+        if let Err(e) = Dispatch::graph_start_capture(dispatch) {
+            self.stage = Stage::Ordinary(one_line(&e));
             return self.run(true).0;
         }
         let (output, in_place) = self.run(true);
@@ -282,14 +285,14 @@ impl<M: Network> ReplayStep<M> {
                 if !in_place {
                     // The one replay took the step into the buffers it moved to; later ones
                     // would read the old buffers again.
-                    self.stage = Stage::Ordinary;
+                    self.stage = ordinary(MOVED);
                 }
                 output
             }
             // Nothing ran, and every buffer the step would have written holds what it held
             // before: the step runs again as an ordinary one.
-            (Err(_), true) => {
-                self.stage = Stage::Ordinary;
+            (Err(e), true) => {
+                self.stage = Stage::Ordinary(one_line(&e));
                 self.run(true).0
             }
             (Err(e), false) => panic!(
@@ -333,6 +336,24 @@ impl<M: Network> ReplayStep<M> {
         }
         output
     }
+}
+
+/// Why steps go plain when an update could not stay in its buffer.
+const MOVED: &str = "a parameter or Adam moment could not be written in place";
+
+fn ordinary(why: &str) -> Stage {
+    Stage::Ordinary(why.to_owned())
+}
+
+/// burn's error text on one line, without its "An error happened during execution / Caused
+/// by:" frame.
+fn one_line(error: &impl std::fmt::Display) -> String {
+    let text = error.to_string();
+    let frame = |line: &&str| {
+        line.is_empty() || *line == "Caused by:" || line.starts_with("An error happened")
+    };
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !frame(l)).collect();
+    lines.join("; ")
 }
 
 /// `target`'s values replaced by `value`'s, in `target`'s buffer when nothing else holds it.

@@ -221,12 +221,12 @@ impl Trainer<'_> {
         let mut told_ordinary = false;
         while progress.epoch <= epochs {
             let outcome = self.epoch(&mut stepper, &mut progress, data, device)?;
-            if stepper.replay_given_up() && !told_ordinary {
+            if let Some(why) = stepper.not_replaying_because().filter(|_| !told_ordinary) {
                 told_ordinary = true;
-                self.observer.note(
-                    "--replay: steps cannot be recorded here (only GPU backends record them); \
-                     they run as ordinary ones",
-                );
+                self.observer.note(&format!(
+                    "--replay: steps cannot be recorded here ({why}; only GPU backends record \
+                     them): they run as ordinary ones"
+                ));
             }
             if outcome == EpochOutcome::Interrupted {
                 progress.seconds += session.elapsed().as_secs_f64();

@@ -46,9 +46,12 @@ impl<M: Network> Stepper<M> {
         matches!(self, Stepper::Replayed(step) if step.is_replaying())
     }
 
-    /// Whether replaying was asked for and given up: steps run as ordinary ones for good.
-    pub fn replay_given_up(&self) -> bool {
-        matches!(self, Stepper::Replayed(step) if !step.can_record())
+    /// Why steps do not replay, where replaying was asked for and given up.
+    pub fn not_replaying_because(&self) -> Option<&str> {
+        match self {
+            Stepper::Replayed(step) => step.not_replaying_because(),
+            Stepper::Burn { .. } => None,
+        }
     }
 
     /// The model as trained so far, for evaluation: later steps do not change it.
