@@ -89,6 +89,25 @@ impl<M: Network> ReplayStep<M> {
         }
     }
 
+    /// Every step run as recorded ones run (the same buffers, Adam and dropout noise) but
+    /// never recorded: for comparisons.
+    pub fn without_recording(model: M, settings: AdamSettings) -> Self {
+        ReplayStep {
+            stage: Stage::Unrecorded,
+            ..Self::new(model, settings)
+        }
+    }
+
+    /// Continues from a checkpoint: `moments` as [`ReplayStep::moments`] gave them for this
+    /// model, after `steps` steps.
+    pub fn resume(model: M, settings: AdamSettings, moments: [M; 2], steps: usize) -> Self {
+        ReplayStep {
+            moments: Moments::from_models(&model, moments),
+            time: steps,
+            ..Self::new(model, settings)
+        }
+    }
+
     /// One step of Adam at `learning_rate` on a batch: `images` `[batch, C, H, W]` and class
     /// indices `targets` `[batch]`, on the model's device.
     pub fn step(
@@ -130,16 +149,6 @@ impl<M: Network> ReplayStep<M> {
         }
     }
 
-    /// Continues from a checkpoint: `moments` as [`ReplayStep::moments`] gave them for this
-    /// model, after `steps` steps.
-    pub fn resume(model: M, settings: AdamSettings, moments: [M; 2], steps: usize) -> Self {
-        ReplayStep {
-            moments: Moments::from_models(&model, moments),
-            time: steps,
-            ..Self::new(model, settings)
-        }
-    }
-
     /// Adam's first and second moments as copies of the model, and how many steps it took:
     /// with [`ReplayStep::model`], what a checkpoint keeps.
     pub fn moments(&self) -> ([M; 2], usize) {
@@ -153,15 +162,6 @@ impl<M: Network> ReplayStep<M> {
         match &self.stage {
             Stage::Ordinary(why) => Some(why),
             _ => None,
-        }
-    }
-
-    /// Every step run as recorded ones run (the same buffers, Adam and dropout noise) but
-    /// never recorded: for comparisons.
-    pub fn without_recording(model: M, settings: AdamSettings) -> Self {
-        ReplayStep {
-            stage: Stage::Unrecorded,
-            ..Self::new(model, settings)
         }
     }
 
