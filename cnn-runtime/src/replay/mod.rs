@@ -13,7 +13,8 @@
 //! The first [`WARM_UP`] steps run as ordinary steps, which compile and autotune the kernels
 //! and allocate the buffers a recording reuses; the next step is recorded, and later ones of
 //! the same batch shape replay it. A batch of another shape (an epoch's last) runs as an
-//! ordinary step. Backends that cannot record (the CPU ones) run every step as an ordinary one.
+//! ordinary step. Backends that cannot record (the CPU ones) find out at the fourth step and run
+//! plain steps from then on.
 
 pub mod adam;
 pub mod noise;
