@@ -48,6 +48,9 @@ pub struct ReplayStep<M: Network> {
     inputs: Option<Inputs>,
     tape: Tape,
     stage: Stage,
+    /// The model's device without autodiff: Adam's factors live there, and steps are
+    /// recorded and replayed on it.
+    device: Device,
 }
 
 struct Inputs {
@@ -79,7 +82,10 @@ enum Stage {
 impl<M: Network> ReplayStep<M> {
     /// `model` lives on an autodiff device, as for burn's optimizers.
     pub fn new(model: M, settings: AdamSettings) -> Self {
+        let device = model.devices().into_iter().next();
+        let device = device.expect("a model with parameters").without_autodiff();
         ReplayStep {
+            device,
             model: Some(model),
             settings,
             moments: Moments::default(),
@@ -137,7 +143,7 @@ impl<M: Network> ReplayStep<M> {
             }
             Stage::WarmingUp(done) if done < WARM_UP => {
                 let (output, in_place) = self.run(true);
-                sync(&self.device());
+                sync(&self.device);
                 self.stage = match in_place {
                     true => Stage::WarmingUp(done + 1),
                     false => ordinary(MOVED),
@@ -183,13 +189,6 @@ impl<M: Network> ReplayStep<M> {
         self.model.take().expect("the model between steps")
     }
 
-    fn device(&self) -> Device {
-        self.model
-            .as_ref()
-            .and_then(|m| m.devices().into_iter().next())
-            .expect("a model with parameters")
-    }
-
     /// Writes the batch and factors into the recorded step's buffers (the first batch becomes
     /// them), and draws new dropout noise; false when a buffer could not be written in place.
     fn write_inputs(
@@ -198,18 +197,16 @@ impl<M: Network> ReplayStep<M> {
         targets: Tensor<1, Int>,
         factors: [f32; 2],
     ) -> bool {
-        let factors = TensorData::new(factors.to_vec(), [2]);
+        let factors = self.factors(factors);
         let Some(inputs) = &mut self.inputs else {
             // Copies: the caller may hold the batch, and these buffers are written in place.
-            let device = images.device().without_autodiff();
             self.inputs = Some(Inputs {
                 images: images * 1.0,
                 targets: targets + 0,
-                factors: Tensor::from_data(factors, &device),
+                factors,
             });
             return true;
         };
-        let factors = Tensor::from_data(factors, &inputs.factors.device());
         let in_place = [
             inputs.images.can_mut(),
             inputs.targets.can_mut(),
@@ -219,6 +216,11 @@ impl<M: Network> ReplayStep<M> {
         overwrite(&mut inputs.targets, targets);
         overwrite(&mut inputs.factors, factors);
         self.tape.redraw() && in_place.iter().all(|&b| b)
+    }
+
+    /// Adam's two factors ([`adam::factors`]) as a `[2]` tensor on the device.
+    fn factors(&self, values: [f32; 2]) -> Tensor<1> {
+        Tensor::from_data(TensorData::new(values.to_vec(), [2]), &self.device)
     }
 
     /// The step on the inputs' buffers, with the dropouts reading the tape when `taped`;
@@ -266,13 +268,12 @@ impl<M: Network> ReplayStep<M> {
     /// Readies the allocator for a recording after the warm-up; an error where the backend
     /// cannot record.
     fn prepare(&self) -> Result<(), String> {
-        let device = self.device().without_autodiff();
-        Dispatch::graph_prepare(device.as_dispatch()).map_err(|e| one_line(&e))
+        Dispatch::graph_prepare(self.device.as_dispatch()).map_err(|e| one_line(&e))
     }
 
     /// Records this step (which runs nothing), then replays it.
     fn record(&mut self) -> StepOutput {
-        let device = self.device().without_autodiff();
+        let device = self.device.clone();
         let dispatch = device.as_dispatch();
         if let Err(e) = Dispatch::graph_start_capture(dispatch) {
             self.stage = Stage::Ordinary(one_line(&e));
@@ -307,12 +308,11 @@ impl<M: Network> ReplayStep<M> {
         let Stage::Replaying(recorded) = &self.stage else {
             unreachable!("replay while replaying");
         };
-        let device = self.device().without_autodiff();
         // SAFETY: every tensor the recorded step read or wrote is alive and in its buffer:
         // the model, moments, inputs and tape are held here and only written in place, the
         // outputs are held in `self.stage`, and the step's own intermediates are pinned by the
         // graph. All of it is queued on this thread's stream, the one recorded on.
-        unsafe { Dispatch::graph_replay(device.as_dispatch(), &recorded.graph) }
+        unsafe { Dispatch::graph_replay(self.device.as_dispatch(), &recorded.graph) }
             .expect("replaying a recorded training step");
         StepOutput {
             loss: recorded.output.loss.clone() * 1.0,
@@ -328,8 +328,7 @@ impl<M: Network> ReplayStep<M> {
         targets: Tensor<1, Int>,
         factors: [f32; 2],
     ) -> StepOutput {
-        let device = images.device().without_autodiff();
-        let factors = Tensor::from_data(TensorData::new(factors.to_vec(), [2]), &device);
+        let factors = self.factors(factors);
         let (output, in_place) = self.train(images, targets, factors, false);
         if !in_place && self.is_replaying() {
             // A parameter moved: the recording would read its old buffer.
