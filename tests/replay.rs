@@ -22,14 +22,9 @@ cnn::cnn_from_json!(
     classes = 10
 );
 
-/// burn seeds a device's random numbers globally: tests that draw run one at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+#[path = "common/serial.rs"]
+mod serial;
+use serial::serial;
 
 const SETTINGS: AdamSettings = AdamSettings {
     beta_1: 0.9,

@@ -17,15 +17,9 @@ cnn::cnn_from_json!(
     classes = 10
 );
 
-/// burn seeds a device's random numbers globally: tests that train run one at a time so that
-/// each sees the stream its seed gives.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+#[path = "common/serial.rs"]
+mod serial;
+use serial::serial;
 
 fn device() -> Device {
     Backend::Flex.device().unwrap()
