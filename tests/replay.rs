@@ -5,6 +5,8 @@ use cnn::burn::module::Module;
 use cnn::burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
 use cnn::burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use cnn::runtime::loss::cross_entropy;
+#[cfg(feature = "wgpu")]
+use cnn::runtime::precision::{ConvPrecision, set_conv_precision};
 use cnn::runtime::replay::{ReplayStep, adam::AdamSettings};
 use cnn::runtime::{Backend, Network};
 
@@ -139,15 +141,37 @@ fn each_step_draws_new_dropout_masks() {
 
 /// On a GPU (Mesa's software one will do): the steps after the warm-up replay the recorded
 /// one, and give the losses ordinary steps give, dropout masks included, also after a batch
-/// of another shape ran between them. Ignored by default: CI has no GPU.
+/// of another shape ran between them. Ignored by default: CI has no GPU. `CNN_TEST_GPU`
+/// names the backend (`wgpu` unless set; `vulkan` in a build with that feature).
 ///
 /// `cargo test --release --no-default-features --features wgpu --test replay -- --ignored`
 #[cfg(feature = "wgpu")]
 #[test]
 #[ignore = "needs a wgpu device"]
 fn replayed_steps_give_what_ordinary_steps_give() {
+    replayed_matches_ordinary(ConvPrecision::F32, 1e-5);
+}
+
+/// The same with mixed precision (`--conv-precision f16`), whose backward pass scales each
+/// convolution's gradients by factors computed on the device. Needs a device with `f16`
+/// (NVIDIA's Vulkan has it, Mesa's software GPU does not).
+#[cfg(feature = "wgpu")]
+#[test]
+#[ignore = "needs a wgpu device with f16"]
+fn replayed_mixed_precision_steps_give_what_ordinary_steps_give() {
+    replayed_matches_ordinary(ConvPrecision::F16, 1e-4);
+}
+
+/// Trains the same network twice from the same seed, once replaying and once never recording,
+/// and compares every step's loss within `tolerance`, relative.
+#[cfg(feature = "wgpu")]
+fn replayed_matches_ordinary(precision: ConvPrecision, tolerance: f32) {
     let _serial = serial();
-    let device = Backend::Wgpu.device().unwrap().autodiff();
+    let name = std::env::var("CNN_TEST_GPU").unwrap_or_else(|_| "wgpu".to_owned());
+    let backend: Backend = name.parse().unwrap_or_else(|e| panic!("CNN_TEST_GPU: {e}"));
+    let device = backend.device().unwrap();
+    precision.select(&device).unwrap_or_else(|e| panic!("{e}"));
+    let device = device.autodiff();
     let run = |record: bool| {
         device.seed(3);
         let model = DropoutNet::init(&device);
@@ -161,16 +185,18 @@ fn replayed_steps_give_what_ordinary_steps_give() {
             .into_iter()
             .map(|(images, targets)| loss_of(step.step(images, targets, 1e-3)))
             .collect();
-        (losses, step.is_replaying())
+        let because = step.not_replaying_because().map(str::to_owned);
+        (losses, step.is_replaying(), because)
     };
-    let (expected, replayed) = run(false);
+    let (expected, replayed, _) = run(false);
     assert!(!replayed);
-    let (got, replayed) = run(true);
-    assert!(replayed, "the steps after the warm-up replay");
+    let (got, replayed, because) = run(true);
+    set_conv_precision(ConvPrecision::F32);
+    assert!(replayed, "the steps after the warm-up replay: {because:?}");
     for (step, (g, e)) in got.iter().zip(&expected).enumerate() {
         assert!(
-            (g - e).abs() <= 1e-5 * e.abs(),
-            "step {step}: {g} against {e}"
+            (g - e).abs() <= tolerance * e.abs(),
+            "step {step}: {g} against {e}; replayed {got:?}, ordinary {expected:?}"
         );
     }
 }

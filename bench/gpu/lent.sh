@@ -13,8 +13,14 @@
 # VARIANTS adds runs of the first packed build (by name) with settings in its environment, for a
 # switch that needs no build of its own: `VARIANTS="CNN_KERNELS=burn:turned --replay"`, several
 # separated by spaces, each `NAME=VALUE` or `--ARGUMENT`, or several of them joined by commas.
+# Before any timing it runs the checks that `bench/gpu/pack.sh --checks` packed, if any: the
+# replay tests (replayed steps against ordinary ones, in f32 and f16), then MNIST's embedded
+# subset trained in f16 (CHECK_PRECISION) without and with --replay (MNIST_EPOCHS, default 5;
+# MNIST_ARGS adds arguments); each check's output is kept in $OUT/check-*.log, its key lines
+# printed.
 # `BACKEND=wgpu VK_DRIVER_FILES=/nonexistent.json` runs it through Mesa's software GPU, to
-# check the script on a machine without one (`ROUNDS=1:f32 STEPS=5` keeps that short).
+# check the script on a machine without one (`ROUNDS=1:f32 STEPS=5 CHECK_PRECISION=f32
+# MNIST_EPOCHS=1 MNIST_ARGS="--batch-size 4 --train-limit 66 --test-limit 32"` keeps that short).
 set -u
 cd "$(dirname "$0")/../.."
 start=$SECONDS
@@ -63,6 +69,34 @@ run() {
     case $line in "{"*) ;; *) line=null ;; esac
     echo "{\"run\": \"$label\", \"result\": $line}" | tee -a "$out/runs.jsonl"
 }
+
+# Runs "$@" as check LABEL (within 150 s and the budget), its output kept in
+# $OUT/check-LABEL.log, and prints the lines that say how it went.
+check() {
+    local label=$1 left=$((budget - (SECONDS - start))) log
+    shift
+    if [ "$left" -lt 60 ]; then echo "check $label: skipped (budget)"; return; fi
+    log=$out/check-${label// /_}.log
+    timeout $((left < 160 ? left - 10 : 150)) "$@" >"$log" 2>&1
+    echo "check $label: exit $?"
+    awk '/panicked/ { print; if (getline) print; next }
+        /^test |^epoch [0-9]+\/|^test accuracy|recorded|error/' "$log" | sed 's/^/    /'
+}
+
+if ls .device/checks/*.xz >/dev/null 2>&1; then
+    for packed in .device/checks/*.xz; do
+        binary=/tmp/bin/$(basename "$packed" .xz)
+        xz -dc "$packed" >"$binary" && chmod +x "$binary"
+    done
+    check "replay tests" env CNN_TEST_GPU="$backend" /tmp/bin/replay_test --ignored \
+        --test-threads 1
+    precision=${CHECK_PRECISION:-f16}
+    for replay in "" --replay; do
+        check "mnist $precision${replay:+ $replay}" /tmp/bin/mnist --backend "$backend" \
+            --conv-precision "$precision" --epochs "${MNIST_EPOCHS:-5}" \
+            --out "$out/mnist-$precision$replay" $replay ${MNIST_ARGS:-}
+    done
+fi
 
 timed=(--mode train --steps "${STEPS:-100}" --warmup 5 --warmup-secs 1.5)
 first=${rounds%% *}

@@ -8,12 +8,40 @@
 #
 #   bench/gpu/pack.sh after && bench/gpu/pack.sh before HEAD
 #
+# `bench/gpu/pack.sh --checks` packs, from the working tree, what lent.sh runs before timing:
+# `tests/replay.rs` (replayed steps give ordinary steps' losses) and `mnist` (the embedded
+# subset trained as users train it), into .device/checks/ (about 40 MB with both).
+#
 # A cold Vulkan build takes about 23 minutes on 2 cores, each later one a minute or two. At
-# most three builds fit in one call.
+# most three builds fit in one call, or one beside the checks.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-name=${1:?usage: bench/gpu/pack.sh NAME [REV]}
+name=${1:?usage: bench/gpu/pack.sh NAME [REV] | --checks}
 rev=${2:-}
+target=$PWD/target/gpu
+vulkan=(--release --no-default-features --features vulkan)
+
+# Strips binary $1 into .device/$2 and compresses it there.
+pack() {
+    mkdir -p "$(dirname ".device/$2")"
+    strip -o ".device/$2" "$1"
+    xz -T0 -f ".device/$2"
+}
+
+if [ "$name" = --checks ]; then
+    CARGO_TARGET_DIR=$target cargo build "${vulkan[@]}" --example mnist
+    pack "$target/release/examples/mnist" checks/mnist
+    test=$(CARGO_TARGET_DIR=$target cargo test "${vulkan[@]}" --test replay --no-run \
+        --message-format=json | python3 -c '
+import json, sys
+for line in sys.stdin:
+    message = json.loads(line)
+    if message.get("executable") and message["target"]["name"] == "replay":
+        print(message["executable"])')
+    pack "$test" checks/replay_test
+    ls -l .device/checks
+    exit
+fi
 
 tree=.
 if [ -n "$rev" ]; then
@@ -25,14 +53,10 @@ fi
 # alone: touching a tree's sources makes its build replace the other tree's.
 touch_sources() { (cd "$1" && find cnn-arch cnn-macros cnn-runtime src examples -name '*.rs' \
     -exec touch {} +); }
-target=$PWD/target/gpu
 touch_sources "$tree"
-(cd "$tree" && CARGO_TARGET_DIR=$target cargo build --release --no-default-features \
-    --features vulkan --example speed)
-mkdir -p .device/bin
-strip -o ".device/bin/speed_$name" "$target/release/examples/speed"
+(cd "$tree" && CARGO_TARGET_DIR=$target cargo build "${vulkan[@]}" --example speed)
+pack "$target/release/examples/speed" "bin/speed_$name"
 if [ -n "$rev" ]; then touch_sources .; fi
-xz -T0 -f ".device/bin/speed_$name"
 
 if ! ls .gl/libvulkan1_*.deb >/dev/null 2>&1; then
     mkdir -p .gl /tmp/amd64/partial
