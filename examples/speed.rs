@@ -17,7 +17,7 @@ use cnn::burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use cnn::runtime::fusion_work::{self, FusionWork};
 use cnn::runtime::loss::cross_entropy;
 use cnn::runtime::precision::ConvPrecision;
-use cnn::runtime::replay::{ReplayStep, adam::AdamSettings};
+use cnn::runtime::replay::{ReplayForward, ReplayStep, adam::AdamSettings};
 use cnn::runtime::{Backend, Network};
 
 cnn::cnn_from_json!(
@@ -59,7 +59,8 @@ struct Args {
     /// Float type the convolutions multiply in (f32, bf16, f16; see `cnn::runtime::precision`).
     #[arg(long, default_value_t = ConvPrecision::F32)]
     conv_precision: ConvPrecision,
-    /// Train through `cnn::runtime::replay`: on GPUs the step is recorded once and replayed.
+    /// Run through `cnn::runtime::replay`: on GPUs the training step or the forward pass is
+    /// recorded once and replayed.
     #[arg(long)]
     replay: bool,
 }
@@ -82,6 +83,7 @@ fn main() {
     let timings = match args.mode {
         Mode::Train if args.replay => time_replayed_training(&args, &device.clone().autodiff()),
         Mode::Train => time_training(&args, &device.clone().autodiff()),
+        Mode::Infer if args.replay => time_replayed_inference(&args, &device),
         Mode::Infer => time_inference(&args, &device),
     };
     report(&args, &device, &timings);
@@ -192,6 +194,23 @@ fn time_inference(args: &Args, device: &Device) -> Timings {
         std::hint::black_box(predictions.as_bytes());
     });
     Timings::new(args, repeated, None)
+}
+
+/// The same inference through `cnn::runtime::replay`.
+fn time_replayed_inference(args: &Args, device: &Device) -> Timings {
+    let mut forward = ReplayForward::new(SeedNet::init(device).valid());
+    let (images, _) = random_batch(args.batch_size, device);
+    let repeated = repeat(args, device, || {
+        let predictions = forward.logits(images.clone()).argmax(1).into_data();
+        std::hint::black_box(predictions.as_bytes());
+    });
+    Timings {
+        replaying: Some((
+            forward.is_replaying(),
+            forward.not_replaying_because().map(str::to_owned),
+        )),
+        ..Timings::new(args, repeated, None)
+    }
 }
 
 /// Steps whose burn-fusion work `speed` counts, after the timed ones.

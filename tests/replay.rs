@@ -1,5 +1,5 @@
 //! `cnn::runtime::replay`: its Adam is burn's, each step draws new dropout masks, and on a GPU
-//! replayed steps give what ordinary ones give.
+//! replayed steps and forward passes give what ordinary ones give.
 
 use cnn::burn::module::Module;
 use cnn::burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
@@ -7,7 +7,7 @@ use cnn::burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use cnn::runtime::loss::cross_entropy;
 #[cfg(feature = "wgpu")]
 use cnn::runtime::precision::{ConvPrecision, set_conv_precision};
-use cnn::runtime::replay::{ReplayStep, adam::AdamSettings};
+use cnn::runtime::replay::{ReplayForward, ReplayStep, adam::AdamSettings};
 use cnn::runtime::{Backend, Network};
 
 cnn::cnn_from_json!(
@@ -139,10 +139,41 @@ fn each_step_draws_new_dropout_masks() {
     assert_eq!(run(), [first, second]);
 }
 
+/// Largest |got - expected| relative to the largest |expected|.
+fn gap_of(got: Tensor<2>, expected: Tensor<2>) -> f32 {
+    let peak = expected.clone().abs().max().into_scalar::<f32>();
+    (got - expected).abs().max().into_scalar::<f32>() / peak.max(f32::MIN_POSITIVE)
+}
+
+/// Batches of 8 with one of 3 among them, through a replayed forward pass and a plain one:
+/// the same logits within `tolerance`, relative; whether the last ones were replayed.
+fn forward_against_plain(device: &Device, tolerance: f32) -> ReplayForward<DropoutNet> {
+    device.seed(9);
+    let model = DropoutNet::init(device).valid();
+    let mut forward = ReplayForward::new(model.clone());
+    let mut data = batches(7, 8, device);
+    data.insert(5, batches(1, 3, device).remove(0));
+    for (batch, (images, _)) in data.into_iter().enumerate() {
+        let gap = gap_of(forward.logits(images.clone()), model.logits(images));
+        assert!(gap <= tolerance, "batch {batch}: logits apart by {gap}");
+    }
+    forward
+}
+
+/// On the CPU the forward pass cannot be recorded: it says so, and gives plain passes' logits.
+#[test]
+fn a_forward_pass_that_cannot_be_recorded_runs_plain() {
+    let _serial = serial();
+    let forward = forward_against_plain(&Backend::Flex.device().unwrap(), 0.0);
+    assert!(!forward.is_replaying());
+    let why = forward.not_replaying_because().unwrap_or_default();
+    assert!(why.contains("not supported"), "{why}");
+}
+
 /// On a GPU (Mesa's software one will do): the steps after the warm-up replay the recorded
 /// one, and give the losses ordinary steps give, dropout masks included, also after a batch
-/// of another shape ran between them. Ignored by default: CI has no GPU. `CNN_TEST_GPU`
-/// names the backend (`wgpu` unless set; `vulkan` in a build with that feature).
+/// of another shape ran between them. Ignored by default: CI has no GPU; [`gpu`] says which
+/// one they run on.
 ///
 /// `cargo test --release --no-default-features --features wgpu --test replay -- --ignored`
 #[cfg(feature = "wgpu")]
@@ -167,9 +198,7 @@ fn replayed_mixed_precision_steps_give_what_ordinary_steps_give() {
 #[cfg(feature = "wgpu")]
 fn replayed_matches_ordinary(precision: ConvPrecision, tolerance: f32) {
     let _serial = serial();
-    let name = std::env::var("CNN_TEST_GPU").unwrap_or_else(|_| "wgpu".to_owned());
-    let backend: Backend = name.parse().unwrap_or_else(|e| panic!("CNN_TEST_GPU: {e}"));
-    let device = backend.device().unwrap();
+    let device = gpu();
     precision.select(&device).unwrap_or_else(|e| panic!("{e}"));
     let device = device.autodiff();
     let run = |record: bool| {
@@ -199,4 +228,28 @@ fn replayed_matches_ordinary(precision: ConvPrecision, tolerance: f32) {
             "step {step}: {g} against {e}; replayed {got:?}, ordinary {expected:?}"
         );
     }
+}
+
+/// On a GPU: the batches after the warm-up replay a recorded forward pass, and give the
+/// logits plain passes give, also after a batch of another shape ran between them.
+#[cfg(feature = "wgpu")]
+#[test]
+#[ignore = "needs a wgpu device"]
+fn replayed_forward_passes_give_what_plain_ones_give() {
+    let _serial = serial();
+    let forward = forward_against_plain(&gpu(), 1e-5);
+    assert!(
+        forward.is_replaying(),
+        "{:?}",
+        forward.not_replaying_because()
+    );
+}
+
+/// The GPU the ignored tests run on: `CNN_TEST_GPU` names its backend (`wgpu` unless set;
+/// `vulkan` in a build with that feature).
+#[cfg(feature = "wgpu")]
+fn gpu() -> Device {
+    let name = std::env::var("CNN_TEST_GPU").unwrap_or_else(|_| "wgpu".to_owned());
+    let backend: Backend = name.parse().unwrap_or_else(|e| panic!("CNN_TEST_GPU: {e}"));
+    backend.device().unwrap_or_else(|e| panic!("{e}"))
 }

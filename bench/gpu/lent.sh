@@ -5,8 +5,9 @@
 #
 #   run(command="BUDGET=420 bash bench/gpu/lent.sh", carry=[".device", ".gl"], timeout_s=450)
 #
-# Each round is one setting, "BATCH:PRECISION" (ROUNDS, default six batch-64 f16 rounds, then
-# two each of batch-64 f32 and batch-256 f16); each run is one process and prints one JSON line,
+# Each round is one setting, "BATCH:PRECISION" for training or "BATCH:PRECISION:infer" (ROUNDS,
+# default six batch-64 f16 rounds, then two each of batch-64 f32 and batch-256 f16, all
+# training); each run is one process and prints one JSON line,
 # also kept in $OUT/runs.jsonl. Each build first runs a short process that compiles its
 # kernels, so that no timed process pays for that. Only figures of one call compare: the
 # spread from process to process is up to a third at batch 64 in f16 (docs/gpu.md).
@@ -98,26 +99,28 @@ if ls .device/checks/*.xz >/dev/null 2>&1; then
     done
 fi
 
-timed=(--mode train --steps "${STEPS:-100}" --warmup 5 --warmup-secs 1.5)
-first=${rounds%% *}
+timed=(--steps "${STEPS:-100}" --warmup 5 --warmup-secs 1.5)
+# A round's setting, BATCH:PRECISION[:MODE], into batch, precision and mode (train unless given).
+parse() { IFS=: read -r batch precision mode <<<"$1"; mode=${mode:-train}; }
+parse "${rounds%% *}"
 for build in "${builds[@]}"; do
     entry "$build"
-    run "compile $label" "${ARGV[@]}" --backend "$backend" --mode train --steps 3 \
-        --warmup 1 --warmup-secs 0 --batch-size "${first%:*}" --conv-precision "${first#*:}"
+    run "compile $label" "${ARGV[@]}" --backend "$backend" --mode "$mode" --steps 3 \
+        --warmup 1 --warmup-secs 0 --batch-size "$batch" --conv-precision "$precision"
 done
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null
 
 round=0
 for setting in $rounds; do
-    batch=${setting%:*} precision=${setting#*:}
+    parse "$setting"
     # A new order each round: the first process after PyTorch's may find other clocks.
     for i in "${!builds[@]}"; do
         entry "${builds[$(((i + round) % ${#builds[@]}))]}"
-        run "$label $setting" "${ARGV[@]}" --backend "$backend" "${timed[@]}" \
+        run "$label $setting" "${ARGV[@]}" --backend "$backend" --mode "$mode" "${timed[@]}" \
             --batch-size "$batch" --conv-precision "$precision"
     done
-    run "torch $setting" python3 bench/seed_torch.py --device cuda "${timed[@]}" \
-        --batch-size "$batch"
+    run "torch $setting" python3 bench/seed_torch.py --device cuda --mode "$mode" \
+        "${timed[@]}" --batch-size "$batch"
     round=$((round + 1))
 done
 

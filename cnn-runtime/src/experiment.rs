@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{BatcherOptions, DataError, Dataset, ImageBatcher};
-use crate::evaluate::{Evaluation, evaluate};
+use crate::evaluate::{Evaluation, evaluate, evaluate_replayed};
 use crate::precision::ConvPrecision;
 use crate::report::Report;
 use crate::train::{Checkpoint, Console, Interrupt, Schedule, Stop, TrainConfig, Trainer};
@@ -63,8 +63,9 @@ pub struct ExperimentArgs {
     #[arg(long, default_value_t = ConvPrecision::F32)]
     #[serde(default)]
     pub conv_precision: ConvPrecision,
-    /// Replay a recorded training step on GPU backends (`cnn::runtime::replay`): the same
-    /// training, less host work per step. A run's checkpoints resume only with it.
+    /// Replay a recorded training step, and a recorded forward pass when evaluating, on GPU
+    /// backends (`cnn::runtime::replay`): the same training, less host work per step. A run's
+    /// checkpoints resume only with it.
     #[arg(long)]
     #[serde(default)]
     pub replay: bool,
@@ -162,13 +163,17 @@ pub fn run<M: Network>(
         augment: false,
         seed: 0,
     };
-    let test = evaluate(
-        &model,
-        &data.test,
-        &ImageBatcher::new(options),
-        config.batch_size,
-        &device,
-    );
+    let batcher = ImageBatcher::new(options);
+    let test = match config.replay {
+        true => evaluate_replayed(
+            model.clone(),
+            &data.test,
+            &batcher,
+            config.batch_size,
+            &device,
+        ),
+        false => evaluate(&model, &data.test, &batcher, config.batch_size, &device),
+    };
     model
         .clone()
         .save_file(dir.join("model.bpk"))

@@ -15,9 +15,14 @@
 //! the same batch shape replay it. A batch of another shape (an epoch's last) runs as an
 //! ordinary step. Backends that cannot record (the CPU ones) find out at the fourth step and run
 //! plain steps from then on.
+//!
+//! [`ReplayForward`] does the same for inference (evaluation, prediction).
 
 pub mod adam;
+mod forward;
 pub mod noise;
+
+pub use forward::ReplayForward;
 
 use burn::backend::{Backend as _, BackendGraph, Dispatch};
 use burn::optim::GradientsParams;
@@ -137,7 +142,7 @@ impl<M: Network> ReplayStep<M> {
             self.stage = ordinary("a batch or the dropouts' noise could not be written in place");
         }
         match self.stage {
-            Stage::WarmingUp(0) if let Err(why) = self.prepare() => {
+            Stage::WarmingUp(0) if let Err(why) = prepare(&self.device) => {
                 self.stage = Stage::Ordinary(why);
                 self.run(true).0
             }
@@ -265,12 +270,6 @@ impl<M: Network> ReplayStep<M> {
         (output, update.in_place)
     }
 
-    /// Readies the allocator for a recording after the warm-up; an error where the backend
-    /// cannot record.
-    fn prepare(&self) -> Result<(), String> {
-        Dispatch::graph_prepare(self.device.as_dispatch()).map_err(|e| one_line(&e))
-    }
-
     /// Records this step (which runs nothing), then replays it.
     fn record(&mut self) -> StepOutput {
         let device = self.device.clone();
@@ -336,6 +335,12 @@ impl<M: Network> ReplayStep<M> {
         }
         output
     }
+}
+
+/// Readies `device`'s allocator for a recording after the warm-up; an error where the backend
+/// cannot record.
+fn prepare(device: &Device) -> Result<(), String> {
+    Dispatch::graph_prepare(device.as_dispatch()).map_err(|e| one_line(&e))
 }
 
 /// Why steps go plain when an update could not stay in its buffer.

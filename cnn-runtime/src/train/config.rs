@@ -24,8 +24,9 @@ pub struct TrainConfig {
     /// Standardise each channel with the training set's mean and std.
     pub standardize: bool,
     /// Step through [`crate::replay`]: on a GPU each step after the first few replays a
-    /// recorded one, with the same Adam, losses and dropout. Checkpoints then keep its Adam
-    /// state, which only a run with `replay` resumes.
+    /// recorded one, with the same Adam, losses and dropout, and each validation pass replays
+    /// a recorded forward pass ([`crate::replay::ReplayForward`]). Checkpoints then keep its
+    /// Adam state, which only a run with `replay` resumes.
     #[serde(default)]
     pub replay: bool,
 }

@@ -30,7 +30,7 @@ pub use interrupt::Interrupt;
 
 use crate::Network;
 use crate::data::{BatcherOptions, Dataset, ImageBatch, ImageBatcher, ImageSet};
-use crate::evaluate::{argmax, evaluate};
+use crate::evaluate::{argmax, evaluate, evaluate_replayed};
 use crate::history::EpochMetrics;
 use crate::precision::ConvPrecision;
 use crate::replay::ReplayStep;
@@ -425,14 +425,11 @@ impl Trainer<'_> {
                     augment: false,
                     ..self.batcher_options(&data.train, 0)
                 };
-                let inner = self.device.clone();
-                evaluate(
-                    &model.valid(),
-                    set,
-                    &ImageBatcher::new(options),
-                    self.config.batch_size,
-                    &inner,
-                )
+                let (batcher, size) = (ImageBatcher::new(options), self.config.batch_size);
+                match self.config.replay {
+                    true => evaluate_replayed(model.valid(), set, &batcher, size, &self.device),
+                    false => evaluate(&model.valid(), set, &batcher, size, &self.device),
+                }
             });
         let seen = progress.seen.max(1) as f64;
         EpochMetrics {
