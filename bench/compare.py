@@ -27,7 +27,7 @@ def burn(args, mode, batch):
     env = dict(os.environ)
     if args.threads:
         env["RAYON_NUM_THREADS"] = str(args.threads)
-    replay = ["--replay"] if args.replay and mode == "train" else []
+    replay = ["--replay"] if args.replay else []
     return run([args.burn_bin, "--mode", mode, "--batch-size", str(batch), "--steps",
                 str(args.steps), *warmup(args), "--backend", args.backend,
                 "--conv-precision", args.conv_precision, *replay], env)
@@ -51,7 +51,8 @@ def main():
     # which on NVIDIA GPUs run convolutions in TF32.
     parser.add_argument("--conv-precision", default="f32")
     parser.add_argument("--replay", action="store_true",
-                        help="burn's training steps through cnn::runtime::replay (GPU backends)")
+                        help="burn's training steps and forward passes through "
+                        "cnn::runtime::replay (GPU backends)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--batch-sizes", default="64")
     parser.add_argument("--modes", default="train,infer")
@@ -101,7 +102,7 @@ def print_table(runs):
         print(f"burn's convolutions ran in {', '.join(sorted(precisions))} (--conv-precision).")
     replaying = {r.get("replaying") for r in runs if r["name"] == "burn"} - {None}
     if replaying:
-        print(f"burn's training steps replayed a recorded one (--replay): {replaying == {True}}.")
+        print(f"burn's steps replayed recorded ones (--replay): {replaying == {True}}.")
 
 
 if __name__ == "__main__":

@@ -194,13 +194,14 @@ fn replayed_mixed_precision_steps_give_what_ordinary_steps_give() {
 }
 
 /// Trains the same network twice from the same seed, once replaying and once never recording,
-/// and compares every step's loss within `tolerance`, relative.
+/// with a validation pass between steps as the trainer makes one between epochs (replayed in
+/// the first run), and compares every loss within `tolerance`, relative.
 #[cfg(feature = "wgpu")]
 fn replayed_matches_ordinary(precision: ConvPrecision, tolerance: f32) {
     let _serial = serial();
-    let device = gpu();
-    precision.select(&device).unwrap_or_else(|e| panic!("{e}"));
-    let device = device.autodiff();
+    let inner = gpu();
+    precision.select(&inner).unwrap_or_else(|e| panic!("{e}"));
+    let device = inner.clone().autodiff();
     let run = |record: bool| {
         device.seed(3);
         let model = DropoutNet::init(&device);
@@ -210,10 +211,23 @@ fn replayed_matches_ordinary(precision: ConvPrecision, tolerance: f32) {
         };
         let mut data = batches(7, 8, &device);
         data.insert(5, batches(1, 3, &device).remove(0));
-        let losses: Vec<f32> = data
-            .into_iter()
-            .map(|(images, targets)| loss_of(step.step(images, targets, 1e-3)))
-            .collect();
+        let mut losses = train(&mut step, data);
+        let model = step.model().valid();
+        let mut forward = ReplayForward::new(model.clone());
+        for (images, targets) in batches(5, 8, &inner) {
+            let logits = match record {
+                true => forward.logits(images),
+                false => model.logits(images),
+            };
+            losses.push(cross_entropy(logits, targets).into_scalar());
+        }
+        assert_eq!(
+            forward.is_replaying(),
+            record,
+            "{:?}",
+            forward.not_replaying_because()
+        );
+        losses.extend(train(&mut step, batches(4, 8, &device)));
         let because = step.not_replaying_because().map(str::to_owned);
         (losses, step.is_replaying(), because)
     };
@@ -228,6 +242,13 @@ fn replayed_matches_ordinary(precision: ConvPrecision, tolerance: f32) {
             "step {step}: {g} against {e}; replayed {got:?}, ordinary {expected:?}"
         );
     }
+}
+
+/// Each batch's loss, from a step at learning rate 1e-3.
+#[cfg(feature = "wgpu")]
+fn train(step: &mut ReplayStep<DropoutNet>, data: Vec<(Tensor<4>, Tensor<1, Int>)>) -> Vec<f32> {
+    let mut loss = |(images, targets)| loss_of(step.step(images, targets, 1e-3));
+    data.into_iter().map(&mut loss).collect()
 }
 
 /// On a GPU: the batches after the warm-up replay a recorded forward pass, and give the

@@ -35,6 +35,22 @@ impl Evaluation {
         1.0 - self.accuracy()
     }
 
+    /// Adds a batch: the examples `chunk` of a split with `labels`, and their log-probabilities
+    /// (summed into the loss, which the caller divides).
+    fn add(&mut self, log_probabilities: Tensor<2>, chunk: &[usize], labels: &[u16]) {
+        let values: Vec<f32> = log_probabilities
+            .into_data()
+            .try_to_vec()
+            .expect("f32 log-probabilities");
+        for (row, &i) in values.chunks(self.classes).zip(chunk) {
+            let target = usize::from(labels[i]);
+            self.loss -= f64::from(row[target]);
+            self.y_true.push(target);
+            self.y_pred.push(argmax(row));
+            self.probabilities.extend(row.iter().map(|v| v.exp()));
+        }
+    }
+
     pub fn confusion_matrix(
         &self,
         class_names: &[String],
@@ -46,8 +62,8 @@ impl Evaluation {
 
 /// Evaluates `model` (an inference copy: `model.valid()`) on `set`, `batch_size` at a time.
 /// Each batch comes back from the device once, as log-probabilities: the loss, predictions
-/// and probabilities are all taken from them on the host (on a GPU every read waits for the
-/// device).
+/// and probabilities are all taken from them on the host (on a GPU a read waits for the
+/// device, so each is made after the next batch is queued).
 pub fn evaluate<M: Network>(
     model: &M,
     set: &ImageSet,
@@ -99,19 +115,16 @@ fn evaluate_with<M: Network>(
         classes: M::CLASSES,
     };
     let indices: Vec<usize> = (0..set.len()).collect();
+    let mut queued = None;
     for chunk in indices.chunks(batch_size.max(1)) {
         let ImageBatch { images, .. } = set.batch_tensor(chunk, batcher, device);
-        let log_probabilities: Vec<f32> = log_softmax(logits(images), 1)
-            .into_data()
-            .try_to_vec()
-            .expect("f32 log-probabilities");
-        for (row, &i) in log_probabilities.chunks(M::CLASSES).zip(chunk) {
-            let target = usize::from(set.labels()[i]);
-            evaluation.loss -= f64::from(row[target]);
-            evaluation.y_true.push(target);
-            evaluation.y_pred.push(argmax(row));
-            evaluation.probabilities.extend(row.iter().map(|v| v.exp()));
+        let batch = (log_softmax(logits(images), 1), chunk);
+        if let Some((log_probabilities, chunk)) = queued.replace(batch) {
+            evaluation.add(log_probabilities, chunk, set.labels());
         }
+    }
+    if let Some((log_probabilities, chunk)) = queued {
+        evaluation.add(log_probabilities, chunk, set.labels());
     }
     evaluation.loss /= set.len().max(1) as f64;
     evaluation
