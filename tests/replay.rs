@@ -146,7 +146,7 @@ fn gap_of(got: Tensor<2>, expected: Tensor<2>) -> f32 {
 }
 
 /// Batches of 8 with one of 3 among them, through a replayed forward pass and a plain one:
-/// the same logits within `tolerance`, relative; whether the last ones were replayed.
+/// the same logits within `tolerance`, relative. Returns the replayed one, to ask how it ran.
 fn forward_against_plain(device: &Device, tolerance: f32) -> ReplayForward<DropoutNet> {
     device.seed(9);
     let model = DropoutNet::init(device).valid();
@@ -201,6 +201,7 @@ fn replayed_matches_ordinary(precision: ConvPrecision, tolerance: f32) {
     let _serial = serial();
     let inner = gpu();
     precision.select(&inner).unwrap_or_else(|e| panic!("{e}"));
+    let _reset = F32Afterwards;
     let device = inner.clone().autodiff();
     let run = |record: bool| {
         device.seed(3);
@@ -234,13 +235,24 @@ fn replayed_matches_ordinary(precision: ConvPrecision, tolerance: f32) {
     let (expected, replayed, _) = run(false);
     assert!(!replayed);
     let (got, replayed, because) = run(true);
-    set_conv_precision(ConvPrecision::F32);
     assert!(replayed, "the steps after the warm-up replay: {because:?}");
     for (step, (g, e)) in got.iter().zip(&expected).enumerate() {
         assert!(
             (g - e).abs() <= tolerance * e.abs(),
             "step {step}: {g} against {e}; replayed {got:?}, ordinary {expected:?}"
         );
+    }
+}
+
+/// Sets convolutions back to `f32` when dropped, also when a test fails: the setting is the
+/// process's.
+#[cfg(feature = "wgpu")]
+struct F32Afterwards;
+
+#[cfg(feature = "wgpu")]
+impl Drop for F32Afterwards {
+    fn drop(&mut self) {
+        set_conv_precision(ConvPrecision::F32);
     }
 }
 

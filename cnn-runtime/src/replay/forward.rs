@@ -1,6 +1,6 @@
 //! Inference recorded once and replayed: a network's forward pass over batches of one shape,
-//! for evaluation and prediction on GPUs, where the host's work per batch (burn-fusion's
-//! planning, one launch per kernel) paces inference as it paces a training step.
+//! for evaluation on GPUs, where the host's work per batch (burn-fusion's planning, one launch
+//! per kernel) paces inference as it paces a training step.
 //!
 //! The same scheme as [`super::ReplayStep`], with less to write in place: the batch alone,
 //! since the weights do not change while this holds them.

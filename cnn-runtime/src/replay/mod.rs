@@ -16,7 +16,7 @@
 //! ordinary step. Backends that cannot record (the CPU ones) find out at the fourth step and run
 //! plain steps from then on.
 //!
-//! [`ReplayForward`] does the same for inference (evaluation, prediction).
+//! [`ReplayForward`] does the same for inference, where only the batch changes between passes.
 
 pub mod adam;
 mod forward;
