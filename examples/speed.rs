@@ -101,12 +101,15 @@ struct Timings {
     fusion: Option<FusionWork>,
     /// With `--replay`: whether the steps replayed a recorded one, and if not why.
     replaying: Option<(bool, Option<String>)>,
+    /// Seconds per step queued back to back (GPU backends; see [`queued`]).
+    queued: Option<f64>,
 }
 
 impl Timings {
     /// Splits every step's seconds into the first step, the warm-up and the timed steps;
     /// `phases` also has those of the steps burn-fusion's work was counted over, left out.
-    fn new(args: &Args, (seconds, fusion): Repeated, phases: Option<Vec<[f64; 3]>>) -> Self {
+    fn new(args: &Args, repeated: Repeated, phases: Option<Vec<[f64; 3]>>) -> Self {
+        let (seconds, fusion, queued) = repeated;
         let timed = seconds.len() - args.steps;
         Timings {
             first: seconds[0],
@@ -115,6 +118,7 @@ impl Timings {
             phases: phases.map(|p| p[timed..seconds.len()].to_vec()),
             fusion,
             replaying: None,
+            queued,
         }
     }
 }
@@ -135,7 +139,7 @@ fn time_training(args: &Args, device: &Device) -> Timings {
         .init();
     let (images, targets) = random_batch(args.batch_size, device);
     let mut phases = Vec::new();
-    let repeated = repeat(args, device, || {
+    let repeated = repeat(args, device, |read| {
         let started = Instant::now();
         let loss = cross_entropy(model.logits(images.clone()), targets.clone());
         wait(args, device);
@@ -144,6 +148,9 @@ fn time_training(args: &Args, device: &Device) -> Timings {
         wait(args, device);
         let backward = started.elapsed().as_secs_f64();
         model = optimizer.step(1e-3, model.clone(), grads);
+        if !read {
+            return Some(loss);
+        }
         let _: f32 = loss.into_scalar();
         // Reading the loss waits only for the forward pass on GPUs, where burn queues the
         // backward pass and the update; `loss.item()` after the step waits for all of it in
@@ -154,6 +161,7 @@ fn time_training(args: &Args, device: &Device) -> Timings {
             backward - forward,
             started.elapsed().as_secs_f64() - backward,
         ]);
+        None
     });
     Timings::new(args, repeated, Some(phases))
 }
@@ -163,10 +171,13 @@ fn time_replayed_training(args: &Args, device: &Device) -> Timings {
     let settings = AdamSettings::new(1e-8, Some(1e-3));
     let mut trainer = ReplayStep::new(SeedNet::init(device), settings);
     let (images, targets) = random_batch(args.batch_size, device);
-    let repeated = repeat(args, device, || {
-        let output = trainer.step(images.clone(), targets.clone(), 1e-3);
-        let _: f32 = output.loss.into_scalar();
-        device.sync().expect("device sync");
+    let repeated = repeat(args, device, |read| {
+        let loss = trainer.step(images.clone(), targets.clone(), 1e-3).loss;
+        if read {
+            let _: f32 = loss.clone().into_scalar();
+            device.sync().expect("device sync");
+        }
+        loss
     });
     Timings {
         replaying: Some((
@@ -187,11 +198,8 @@ fn wait(args: &Args, device: &Device) {
 fn time_inference(args: &Args, device: &Device) -> Timings {
     let model = SeedNet::init(device).valid();
     let (images, _) = random_batch(args.batch_size, device);
-    let repeated = repeat(args, device, || {
-        let predictions = model.logits(images.clone()).argmax(1).into_data();
-        // On GPUs `into_data` returns at once and fills its bytes when they are first read:
-        // reading them is what waits for the device (measured on wgpu: 0.2 ms against 215).
-        std::hint::black_box(predictions.as_bytes());
+    let repeated = repeat(args, device, |read| {
+        predict(model.logits(images.clone()), read)
     });
     Timings::new(args, repeated, None)
 }
@@ -200,9 +208,8 @@ fn time_inference(args: &Args, device: &Device) -> Timings {
 fn time_replayed_inference(args: &Args, device: &Device) -> Timings {
     let mut forward = ReplayForward::new(SeedNet::init(device).valid());
     let (images, _) = random_batch(args.batch_size, device);
-    let repeated = repeat(args, device, || {
-        let predictions = forward.logits(images.clone()).argmax(1).into_data();
-        std::hint::black_box(predictions.as_bytes());
+    let repeated = repeat(args, device, |read| {
+        predict(forward.logits(images.clone()), read)
     });
     Timings {
         replaying: Some((
@@ -213,19 +220,36 @@ fn time_replayed_inference(args: &Args, device: &Device) -> Timings {
     }
 }
 
+/// The predicted classes of `logits`, read from the device if `read`.
+fn predict(logits: Tensor<2>, read: bool) -> Tensor<2, Int> {
+    let predictions = logits.argmax(1);
+    if read {
+        // On GPUs `into_data` returns at once and fills its bytes when they are first read:
+        // reading them is what waits for the device (measured on wgpu: 0.2 ms against 215).
+        std::hint::black_box(predictions.clone().into_data().as_bytes());
+    }
+    predictions
+}
+
 /// Steps whose burn-fusion work `speed` counts, after the timed ones.
 const WATCHED: usize = 3;
 
-/// Every step's seconds, and burn-fusion's work per step (GPU backends).
-type Repeated = (Vec<f64>, Option<FusionWork>);
+/// Steps queued back to back in [`queued`].
+const QUEUED: usize = 20;
+
+/// Every step's seconds; on GPU backends burn-fusion's work per step, and the seconds per step
+/// of [`queued`] ones.
+type Repeated = (Vec<f64>, Option<FusionWork>, Option<f64>);
 
 /// Runs one first step, the warm-up (`--warmup` steps and `--warmup-secs` after the first
 /// step, whichever is longer) and the timed steps, then [`WATCHED`] steps with burn-fusion's
-/// work counted: watching it costs its thread time, so no timed step is watched.
-fn repeat(args: &Args, device: &Device, mut step: impl FnMut()) -> Repeated {
+/// work counted (watching it costs its thread time, so no timed step is watched), then on GPUs
+/// [`QUEUED`] steps queued back to back. `step(read)` reads its result from the device when
+/// `read` (as a user's training loop reads its loss), and returns it.
+fn repeat<R>(args: &Args, device: &Device, mut step: impl FnMut(bool) -> R) -> Repeated {
     let mut timed = || {
         let started = Instant::now();
-        step();
+        step(true);
         started.elapsed().as_secs_f64()
     };
     let mut seconds = vec![timed()];
@@ -242,7 +266,22 @@ fn repeat(args: &Args, device: &Device, mut step: impl FnMut()) -> Repeated {
     } else {
         Ok(None)
     };
-    (seconds, fusion.expect("device sync"))
+    let queued = args.backend.is_gpu().then(|| queued(device, step));
+    (seconds, fusion.expect("device sync"), queued)
+}
+
+/// Seconds per step with [`QUEUED`] steps queued back to back and the device waited for once:
+/// the host queues a step while the GPU runs the one before, so this is the slower side's time
+/// per step (with replayed steps, about the GPU's own).
+fn queued<R>(device: &Device, mut step: impl FnMut(bool) -> R) -> f64 {
+    device.sync().expect("device sync");
+    let started = Instant::now();
+    // Held until the device is done: what nothing reads, fusion need not compute.
+    let results: Vec<R> = (0..QUEUED).map(|_| step(false)).collect();
+    device.sync().expect("device sync");
+    let seconds = started.elapsed().as_secs_f64();
+    drop(results);
+    seconds / QUEUED as f64
 }
 
 fn median(values: impl Iterator<Item = f64>) -> f64 {
@@ -273,6 +312,8 @@ fn report(args: &Args, device: &Device, t: &Timings) {
         // Every timed step: on GPUs the median alone hid steps of 8 ms and 20 ms in one run.
         "step_s": t.steps.iter().map(|s| (s * 1e6).round() / 1e6).collect::<Vec<_>>(),
         "images_per_s": args.batch_size as f64 / median,
+        "queued_step_s": t.queued,
+        "queued_images_per_s": t.queued.map(|s| args.batch_size as f64 / s),
         "phases": phases,
         "peak_rss_mib": peak_rss_mib(),
         "buffer_limit_mib": cnn::runtime::backend::buffer_limit(device).map(|b| b as f64 / 1048576.0),

@@ -7,10 +7,11 @@
 #
 # Each round is one setting, "BATCH:PRECISION" for training or "BATCH:PRECISION:infer" (ROUNDS,
 # default six batch-64 f16 rounds, then two each of batch-64 f32 and batch-256 f16, all
-# training); each run is one process and prints one JSON line,
-# also kept in $OUT/runs.jsonl. Each build first runs a short process that compiles its
-# kernels, so that no timed process pays for that. Only figures of one call compare: the
-# spread from process to process is up to a third at batch 64 in f16 (docs/gpu.md).
+# training); each run is one process and prints one JSON line, also kept in $OUT/runs.jsonl
+# (its "queued" figure: images/s with 20 steps queued back to back, about the GPU's own speed
+# where the host is quick). Each build first runs a short process that compiles its kernels,
+# so that no timed process pays for that. Only figures of one call compare: the spread from
+# process to process is up to a third at batch 64 in f16 (docs/gpu.md).
 # VARIANTS adds runs of the first packed build (by name) with settings in its environment, for a
 # switch that needs no build of its own: `VARIANTS="CNN_KERNELS=burn:turned --replay"`, several
 # separated by spaces, each `NAME=VALUE` or `--ARGUMENT`, or several of them joined by commas.
@@ -135,6 +136,7 @@ for line in open(sys.argv[1]):
     result = run.get("result") or {}
     fusion = result.get("fusion_per_step") or {}
     print(f'{run["run"]:<48} {result.get("images_per_s", float("nan")):>10.0f} images/s'
+          f' (queued {result.get("queued_images_per_s") or float("nan"):6.0f})'
           f'  first step {result.get("first_step_s", float("nan")):6.2f} s'
           f'  fusion thread in blocks {fusion.get("block_us", float("nan")):7.0f} us/step'
           f' ({fusion.get("blocks", float("nan")):3.0f} blocks)'
