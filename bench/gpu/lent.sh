@@ -128,14 +128,24 @@ for setting in $rounds; do
     round=$((round + 1))
 done
 
-# The figures alone, after the full lines above.
+# The figures alone, after the full lines above, each with its ratio to PyTorch's figure of the
+# same round.
 python3 - "$out/runs.jsonl" <<'PY'
 import json, sys
-for line in open(sys.argv[1]):
-    run = json.loads(line)
+runs = [json.loads(line) for line in open(sys.argv[1])]
+torch = {}
+for number, run in enumerate(runs):
+    if run["run"].startswith("torch "):
+        torch[number] = (run.get("result") or {}).get("images_per_s")
+for number, run in enumerate(runs):
     result = run.get("result") or {}
     fusion = result.get("fusion_per_step") or {}
+    # The round's PyTorch run is the next one after this run.
+    pytorch = next((torch[n] for n in sorted(torch) if n >= number), None)
+    ours = result.get("images_per_s")
+    ratio = ours / pytorch if ours and pytorch and not run["run"].startswith("compile") else None
     print(f'{run["run"]:<48} {result.get("images_per_s", float("nan")):>10.0f} images/s'
+          f' ({"%.2fx" % ratio if ratio else "  -  "})'
           f' (queued {result.get("queued_images_per_s") or float("nan"):6.0f})'
           f'  first step {result.get("first_step_s", float("nan")):6.2f} s'
           f'  fusion thread in blocks {fusion.get("block_us", float("nan")):7.0f} us/step'
