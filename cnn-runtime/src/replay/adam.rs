@@ -175,9 +175,8 @@ impl ModuleMapper for Update<'_> {
 impl Update<'_> {
     /// `value` written over the whole of `target`, in `target`'s buffer when nothing else
     /// holds it.
-    fn write<const D: usize>(&mut self, target: Tensor<D>, value: Tensor<D>) -> Tensor<D> {
-        self.in_place &= target.can_mut();
-        let whole = target.dims().map(|d| 0..d);
-        target.slice_assign(whole, value)
+    fn write<const D: usize>(&mut self, mut target: Tensor<D>, value: Tensor<D>) -> Tensor<D> {
+        self.in_place &= super::overwrite(&mut target, value);
+        target
     }
 }

@@ -51,14 +51,17 @@ impl<M: Network> ReplayForward<M> {
         if matches!(self.stage, Stage::Ordinary(_)) || fits == Some(false) {
             return self.model.logits(images);
         }
-        match &mut self.images {
-            Some(batch) if batch.can_mut() => overwrite(batch, images),
-            Some(_) => {
-                self.stage = Stage::Ordinary("the batch could not be written in place".into());
-                return self.model.logits(images);
+        let in_place = match &mut self.images {
+            Some(batch) => overwrite(batch, images),
+            None => {
+                // A copy: the caller may hold the batch, and this buffer is written in place.
+                self.images = Some(images * 1.0);
+                true
             }
-            // A copy: the caller may hold the batch, and this buffer is written in place.
-            None => self.images = Some(images * 1.0),
+        };
+        if !in_place {
+            self.stage = Stage::Ordinary("the batch could not be written in place".into());
+            return self.run();
         }
         match self.stage {
             Stage::WarmingUp(0) if let Err(why) = prepare(&self.device) => {

@@ -213,13 +213,10 @@ impl<M: Network> ReplayStep<M> {
             return true;
         };
         let in_place = [
-            inputs.images.can_mut(),
-            inputs.targets.can_mut(),
-            inputs.factors.can_mut(),
+            overwrite(&mut inputs.images, images),
+            overwrite(&mut inputs.targets, targets),
+            overwrite(&mut inputs.factors, factors),
         ];
-        overwrite(&mut inputs.images, images);
-        overwrite(&mut inputs.targets, targets);
-        overwrite(&mut inputs.factors, factors);
         self.tape.redraw() && in_place.iter().all(|&b| b)
     }
 
@@ -361,13 +358,16 @@ fn one_line(error: &impl std::fmt::Display) -> String {
     lines.join("; ")
 }
 
-/// `target`'s values replaced by `value`'s, in `target`'s buffer when nothing else holds it.
-fn overwrite<const D: usize, K>(target: &mut Tensor<D, K>, value: Tensor<D, K>)
+/// `target`'s values replaced by `value`'s, in `target`'s buffer when nothing else holds it;
+/// whether they were.
+fn overwrite<const D: usize, K>(target: &mut Tensor<D, K>, value: Tensor<D, K>) -> bool
 where
     K: burn::tensor::kind::Basic,
 {
+    let in_place = target.can_mut();
     let whole = target.dims().map(|d| 0..d);
     target.inplace(|t| t.slice_assign(whole, value));
+    in_place
 }
 
 fn sync(device: &Device) {

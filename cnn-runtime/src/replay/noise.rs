@@ -31,11 +31,7 @@ impl Tape {
         };
         let fresh = Tensor::<1>::random([total], Distribution::Default, device);
         match &mut self.noise {
-            Some(noise) => {
-                let in_place = noise.can_mut();
-                noise.inplace(|noise| noise.slice_assign(0..total, fresh));
-                in_place
-            }
+            Some(noise) => super::overwrite(noise, fresh),
             None => {
                 self.noise = Some(fresh);
                 true
