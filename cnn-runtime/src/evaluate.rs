@@ -83,13 +83,13 @@ pub fn evaluate<M: Network>(
 /// [`evaluate`] with its forward pass replayed on GPUs ([`ReplayForward`]): the same results,
 /// less host work per batch. On other backends it runs plain passes.
 pub fn evaluate_replayed<M: Network>(
-    model: M,
+    model: &M,
     set: &ImageSet,
     batcher: &ImageBatcher,
     batch_size: usize,
     device: &Device,
 ) -> Evaluation {
-    let mut forward = ReplayForward::new(model);
+    let mut forward = ReplayForward::new(model.clone());
     evaluate_with::<M>(
         |images| forward.logits(images),
         set,

@@ -163,17 +163,17 @@ pub fn run<M: Network>(
         augment: false,
         seed: 0,
     };
-    let batcher = ImageBatcher::new(options);
-    let test = match config.replay {
-        true => evaluate_replayed(
-            model.clone(),
-            &data.test,
-            &batcher,
-            config.batch_size,
-            &device,
-        ),
-        false => evaluate(&model, &data.test, &batcher, config.batch_size, &device),
+    let evaluate = match config.replay {
+        true => evaluate_replayed,
+        false => evaluate,
     };
+    let test = evaluate(
+        &model,
+        &data.test,
+        &ImageBatcher::new(options),
+        config.batch_size,
+        &device,
+    );
     model
         .clone()
         .save_file(dir.join("model.bpk"))

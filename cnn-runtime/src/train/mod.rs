@@ -425,11 +425,17 @@ impl Trainer<'_> {
                     augment: false,
                     ..self.batcher_options(&data.train, 0)
                 };
-                let (batcher, size) = (ImageBatcher::new(options), self.config.batch_size);
-                match self.config.replay {
-                    true => evaluate_replayed(model.valid(), set, &batcher, size, &self.device),
-                    false => evaluate(&model.valid(), set, &batcher, size, &self.device),
-                }
+                let evaluate = match self.config.replay {
+                    true => evaluate_replayed,
+                    false => evaluate,
+                };
+                evaluate(
+                    &model.valid(),
+                    set,
+                    &ImageBatcher::new(options),
+                    self.config.batch_size,
+                    &self.device,
+                )
             });
         let seen = progress.seen.max(1) as f64;
         EpochMetrics {
