@@ -122,6 +122,15 @@ pub fn buffer_limit(device: &Device) -> Option<u64> {
     Some(device.client().properties().memory.max_page_size)
 }
 
+/// On a wgpu device, the byte alignment a view into a buffer must start and end on (wgpu's
+/// offset alignments); burn copies a slice that does not (`burn-cubecl`'s `slice`). `None`
+/// elsewhere.
+#[cfg(feature = "wgpu")]
+pub fn view_alignment(device: &Device) -> Option<u64> {
+    let device = wgpu_device(device.as_dispatch())?;
+    Some(device.client().properties().memory.alignment)
+}
+
 /// The wgpu device `device` is, or wraps in autodiff.
 #[cfg(feature = "wgpu")]
 fn wgpu_device(device: &burn::backend::DispatchDevice) -> Option<&burn::backend::CubeDevice> {
@@ -137,6 +146,12 @@ fn wgpu_device(device: &burn::backend::DispatchDevice) -> Option<&burn::backend:
 /// Without the `wgpu` feature there is no wgpu device: `None`.
 #[cfg(not(feature = "wgpu"))]
 pub fn buffer_limit(_device: &Device) -> Option<u64> {
+    None
+}
+
+/// Without the `wgpu` feature there is no wgpu device: `None`.
+#[cfg(not(feature = "wgpu"))]
+pub fn view_alignment(_device: &Device) -> Option<u64> {
     None
 }
 

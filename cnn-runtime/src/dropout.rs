@@ -64,10 +64,21 @@ fn taped<const D: usize>(x: Tensor<D>, prob: f64) -> Tensor<D> {
 }
 
 /// `1 / (1 - prob)` where `noise` (uniform in `[0, 1)`) lies below `1 - prob`, else `0`.
+///
+/// In float operations only: burn-fusion runs a comparison's cast to float as a kernel of its
+/// own, and the comparison before it too (two kernels more per dropout of a replayed step).
+/// `(noise - keep) * -2^60` is at most `0` where `noise >= keep`; where `noise < keep` it is at
+/// least 64 for any `keep` above `2^-30` (a `drop_out` below 99.9999999%), since `f32` values
+/// within a factor of two of such a `keep` differ by `2^-54` or more. Clamped to `[0, 1]`, it is
+/// the comparison exactly.
 fn keep<const D: usize>(noise: Tensor<D>, prob: f64) -> Tensor<D> {
     let keep = 1.0 - prob;
-    noise.lower_elem(keep).float() * (1.0 / keep)
+    let mask = (noise - keep) * -SEPARATES;
+    mask.clamp(0.0, 1.0) * (1.0 / keep)
 }
+
+/// `2^60`: see [`keep`].
+const SEPARATES: f64 = (1u64 << 60) as f64;
 
 /// `f` applied to `x` (`[n, c, h, w]`) seen as `[n, h, w, c]`, and its result seen as
 /// `[n, c, h, w]` again: views, no copies. One permute each way rather than two axis swaps:
@@ -153,6 +164,30 @@ mod tests {
         // Blocks are independent streams, not copies of one another.
         let values = mask(2 * BLOCK, 0.5, 3);
         assert_ne!(values[..BLOCK], values[BLOCK..]);
+    }
+
+    /// The replayed step's mask keeps exactly the elements whose noise lies below `1 - prob`,
+    /// the closest calls included.
+    #[cfg(feature = "flex")]
+    #[test]
+    fn the_taped_mask_is_the_comparison_exactly() {
+        let device = Device::flex();
+        for prob in [0.083, 0.5, 0.99, 0.999_999] {
+            let below = (1.0 - prob) as f32;
+            let half = below / 2.0;
+            let mut noise = vec![0.0, below.next_down(), below, below.next_up(), half];
+            noise.extend([half.next_down(), half.next_up(), 1f32.next_down()]);
+            let drawn = Tensor::<1>::random([10_000], Distribution::Default, &device);
+            noise.extend(drawn.into_data().try_to_vec::<f32>().unwrap());
+            let tensor =
+                Tensor::<1>::from_data(TensorData::new(noise.clone(), [noise.len()]), &device);
+            let got = keep(tensor, prob).into_data().try_to_vec::<f32>().unwrap();
+            let scale = (1.0 / (1.0 - prob)) as f32;
+            for (n, got) in noise.into_iter().zip(got) {
+                let expected = if n < below { scale } else { 0.0 };
+                assert_eq!(got, expected, "noise {n}, drop probability {prob}");
+            }
+        }
     }
 
     /// `f` sees the channels as the last axis, and its result comes back as `[n, c, h, w]`.

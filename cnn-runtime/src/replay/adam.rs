@@ -131,8 +131,9 @@ pub struct Update<'a> {
     pub settings: AdamSettings,
     pub grads: GradientsParams,
     pub moments: &'a mut Moments,
-    /// `[2]`: [`factors`] of this step, on the parameters' device.
-    pub factors: Tensor<1>,
+    /// [`factors`] of this step, `[1]` each, on the parameters' device: split once per step,
+    /// as each split of a `[2]` tensor is a copy (see [`super::noise`]).
+    pub factors: [Tensor<1>; 2],
     /// False once a parameter or moment could not be written in place.
     pub in_place: bool,
 }
@@ -156,10 +157,7 @@ impl ModuleMapper for Update<'_> {
         };
         let m_next = m.clone() * s.beta_1 + grad.clone() * (1.0 - s.beta_1);
         let v_next = v.clone() * s.beta_2 + grad.square() * (1.0 - s.beta_2);
-        let [scale, epsilon] = [0, 1].map(|i| {
-            let factor = self.factors.clone().slice(i..i + 1);
-            factor.reshape([1; D])
-        });
+        let [scale, epsilon] = self.factors.clone().map(|factor| factor.reshape([1; D]));
         let param_next = param.clone() - m_next.clone() * scale / (v_next.clone().sqrt() + epsilon);
         let m = self.write(m, m_next);
         let v = self.write(v, v_next);

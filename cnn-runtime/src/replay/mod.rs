@@ -260,7 +260,7 @@ impl<M: Network> ReplayStep<M> {
             settings: self.settings,
             grads,
             moments: &mut self.moments,
-            factors,
+            factors: [0, 1].map(|i| factors.clone().slice(i..i + 1)),
             in_place: true,
         };
         self.model = Some(model.map(&mut update));
