@@ -19,8 +19,9 @@
 # replay tests (replayed steps against ordinary ones, in f32 and f16), then MNIST's embedded
 # subset trained in f16 (CHECK_PRECISION) with and without --replay (MNIST_EPOCHS, default 5;
 # MNIST_ARGS adds arguments); each check's output is kept in $OUT/check-*.log, its key lines
-# printed. `ROUNDS=none` runs the checks alone, `CHECKS=0` the timing alone: two calls to a
-# warm machine, so that the first one's results can decide the second one's rounds.
+# printed. ORDER says what runs, in which order (default "tests mnist rounds"): "tests rounds
+# mnist" times before the MNIST checks, so that a call that runs out of budget loses those and
+# not the timing. `ROUNDS=none` leaves the rounds out, `CHECKS=0` the checks.
 # `BACKEND=wgpu VK_DRIVER_FILES=/nonexistent.json` runs it through Mesa's software GPU, to
 # check the script on a machine without one (`ROUNDS=1:f32 STEPS=5 CHECK_PRECISION=f32
 # MNIST_EPOCHS=1 MNIST_ARGS="--batch-size 4 --train-limit 66 --test-limit 32"` keeps that short).
@@ -86,51 +87,64 @@ check() {
         /^test |^epoch [0-9]+\/|^test accuracy|recorded|error/' "$log" | sed 's/^/    /'
 }
 
-if [ "${CHECKS:-1}" = 1 ] && ls .device/checks/*.xz >/dev/null 2>&1; then
+# Unpacks the checks that bench/gpu/pack.sh --checks packed; false where there are none.
+unpack_checks() {
+    [ "${CHECKS:-1}" = 1 ] && ls .device/checks/*.xz >/dev/null 2>&1 || return 1
     for packed in .device/checks/*.xz; do
         binary=/tmp/bin/$(basename "$packed" .xz)
-        xz -dc "$packed" >"$binary" && chmod +x "$binary"
+        [ -x "$binary" ] || { xz -dc "$packed" >"$binary" && chmod +x "$binary"; }
     done
+}
+
+tests() {
+    unpack_checks || return 0
     check "replay tests" env CNN_TEST_GPU="$backend" /tmp/bin/replay_test --ignored \
         --test-threads 1
-    precision=${CHECK_PRECISION:-f16}
+}
+
+mnist() {
+    unpack_checks || return 0
+    local precision=${CHECK_PRECISION:-f16} replay
     # --replay first: the first run compiles and tunes, and this one matters more if time runs out.
     for replay in --replay ""; do
         check "mnist $precision${replay:+ $replay}" /tmp/bin/mnist --backend "$backend" \
             --conv-precision "$precision" --epochs "${MNIST_EPOCHS:-5}" \
             --out "$out/mnist-$precision$replay" $replay ${MNIST_ARGS:-}
     done
-fi
+}
 
-[ "$rounds" = none ] && exit 0
-timed=(--steps "${STEPS:-100}" --warmup 5 --warmup-secs 1.5)
 # A round's setting, BATCH:PRECISION[:MODE], into batch, precision and mode (train unless given).
 parse() { IFS=: read -r batch precision mode <<<"$1"; mode=${mode:-train}; }
-parse "${rounds%% *}"
-for build in "${builds[@]}"; do
-    entry "$build"
-    run "compile $label" "${ARGV[@]}" --backend "$backend" --mode "$mode" --steps 3 \
-        --warmup 1 --warmup-secs 0 --batch-size "$batch" --conv-precision "$precision"
-done
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null
 
-round=0
-for setting in $rounds; do
-    parse "$setting"
-    # A new order each round: the first process after PyTorch's may find other clocks.
-    for i in "${!builds[@]}"; do
-        entry "${builds[$(((i + round) % ${#builds[@]}))]}"
-        run "$label $setting" "${ARGV[@]}" --backend "$backend" --mode "$mode" "${timed[@]}" \
-            --batch-size "$batch" --conv-precision "$precision"
+rounds() {
+    [ "$rounds" = none ] && return
+    local timed=(--steps "${STEPS:-100}" --warmup 5 --warmup-secs 1.5) round=0 setting i
+    parse "${rounds%% *}"
+    for build in "${builds[@]}"; do
+        entry "$build"
+        run "compile $label" "${ARGV[@]}" --backend "$backend" --mode "$mode" --steps 3 \
+            --warmup 1 --warmup-secs 0 --batch-size "$batch" --conv-precision "$precision"
     done
-    run "torch $setting" python3 bench/seed_torch.py --device cuda --mode "$mode" \
-        "${timed[@]}" --batch-size "$batch"
-    round=$((round + 1))
-done
+    nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null
+    for setting in $rounds; do
+        parse "$setting"
+        # A new order each round: the first process after PyTorch's may find other clocks.
+        for i in "${!builds[@]}"; do
+            entry "${builds[$(((i + round) % ${#builds[@]}))]}"
+            run "$label $setting" "${ARGV[@]}" --backend "$backend" --mode "$mode" \
+                "${timed[@]}" --batch-size "$batch" --conv-precision "$precision"
+        done
+        run "torch $setting" python3 bench/seed_torch.py --device cuda --mode "$mode" \
+            "${timed[@]}" --batch-size "$batch"
+        round=$((round + 1))
+    done
+    summary
+}
 
 # The figures alone, after the full lines above, each with its ratio to PyTorch's figure of the
 # same round.
-python3 - "$out/runs.jsonl" <<'PY'
+summary() {
+    python3 - "$out/runs.jsonl" <<'PY'
 import json, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
 torch = {}
@@ -153,3 +167,11 @@ for number, run in enumerate(runs):
           + ('' if result.get("replaying") is None else f'  replaying {result["replaying"]}')
           + (f' ({result["not_replaying_because"]})' if result.get("not_replaying_because") else ''))
 PY
+}
+
+for part in ${ORDER:-tests mnist rounds}; do
+    case $part in
+        tests | mnist | rounds) "$part" ;;
+        *) echo "ORDER: unknown part $part (tests, mnist, rounds)" && exit 2 ;;
+    esac
+done
