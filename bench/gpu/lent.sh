@@ -87,13 +87,16 @@ check() {
         /^test |^epoch [0-9]+\/|^test accuracy|recorded|error/' "$log" | sed 's/^/    /'
 }
 
-# Unpacks the checks that bench/gpu/pack.sh --checks packed; false where there are none.
+# Unpacks the checks that bench/gpu/pack.sh --checks packed, once a call; false where there
+# are none.
 unpack_checks() {
     [ "${CHECKS:-1}" = 1 ] && ls .device/checks/*.xz >/dev/null 2>&1 || return 1
+    [ -n "${unpacked:-}" ] && return 0
     for packed in .device/checks/*.xz; do
         binary=/tmp/bin/$(basename "$packed" .xz)
-        [ -x "$binary" ] || { xz -dc "$packed" >"$binary" && chmod +x "$binary"; }
+        xz -dc "$packed" >"$binary" && chmod +x "$binary"
     done
+    unpacked=1
 }
 
 tests() {
