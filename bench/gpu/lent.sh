@@ -21,7 +21,8 @@
 # MNIST_ARGS adds arguments); each check's output is kept in $OUT/check-*.log, its key lines
 # printed. ORDER says what runs, in which order (default "tests mnist rounds"): "tests rounds
 # mnist" times before the MNIST checks, so that a call that runs out of budget loses those and
-# not the timing. `ROUNDS=none` leaves the rounds out, `CHECKS=0` the checks.
+# not the timing; "profile" (not in the default) adds cubecl's time for each kernel of a step
+# (PROFILE, default 64:f16). `ROUNDS=none` leaves the rounds out, `CHECKS=0` the checks.
 # `BACKEND=wgpu VK_DRIVER_FILES=/nonexistent.json` runs it through Mesa's software GPU, to
 # check the script on a machine without one (`ROUNDS=1:f32 STEPS=5 CHECK_PRECISION=f32
 # MNIST_EPOCHS=1 MNIST_ARGS="--batch-size 4 --train-limit 66 --test-limit 32"` keeps that short).
@@ -144,6 +145,30 @@ rounds() {
     summary
 }
 
+# cubecl's time for each kernel of the first build's training steps at PROFILE (default
+# "64:f16"), plain and with --replay, summed per step by bench/gpu/profile.py; the logs kept
+# in $OUT/profile-*.log.xz, the tables in $OUT/profile-*.txt. cubecl's profiler cannot be
+# recorded, so the --replay run's steps are not replayed but launch a replayed step's kernels
+# (its Adam's in-place writes included): the GPU's own time per kernel of such a step.
+profile() {
+    local replay log left
+    parse "${PROFILE:-64:f16}"
+    entry "${builds[0]}"
+    for replay in "" --replay; do
+        left=$((budget - (SECONDS - start)))
+        if [ "$left" -lt 60 ]; then echo "profile${replay:+ $replay}: skipped (budget)"; continue; fi
+        log=$out/profile-$batch-$precision$replay.log
+        echo "profile $label $batch:$precision${replay:+ $replay}:"
+        CUBECL_DEBUG_LOG=$log CUBECL_DEBUG_OPTION=profile timeout $((left < 100 ? left - 5 : 95)) \
+            "${ARGV[@]}" --backend "$backend" --mode "$mode" --steps 10 --warmup 3 \
+            --warmup-secs 0 --batch-size "$batch" --conv-precision "$precision" $replay \
+            >"${log%.log}.json" 2>>"$out/stderr.log"
+        python3 bench/gpu/profile.py "$log" --top "${PROFILE_TOP:-25}" | tee "${log%.log}.txt" \
+            | sed 's/^/    /'
+        xz -T0 -f "$log"
+    done
+}
+
 # The figures alone, after the full lines above, each with its ratio to PyTorch's figure of the
 # same round.
 summary() {
@@ -174,7 +199,7 @@ PY
 
 for part in ${ORDER:-tests mnist rounds}; do
     case $part in
-        tests | mnist | rounds) "$part" ;;
-        *) echo "ORDER: unknown part $part (tests, mnist, rounds)" && exit 2 ;;
+        tests | mnist | rounds | profile) "$part" ;;
+        *) echo "ORDER: unknown part $part (tests, mnist, rounds, profile)" && exit 2 ;;
     esac
 done

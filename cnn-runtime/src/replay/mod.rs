@@ -337,7 +337,52 @@ impl<M: Network> ReplayStep<M> {
 /// Readies `device`'s allocator for a recording after the warm-up; an error where the backend
 /// cannot record.
 fn prepare(device: &Device) -> Result<(), String> {
+    #[cfg(feature = "wgpu")]
+    if let Some(why) = profiler::refuses_recording() {
+        return Err(why.to_owned());
+    }
     Dispatch::graph_prepare(device.as_dispatch()).map_err(|e| one_line(&e))
+}
+
+/// cubecl's profiler, which times every launch on its own: a recording cannot hold that
+/// measurement, and cubecl then panics on burn-fusion's thread, mid-step.
+#[cfg(feature = "wgpu")]
+mod profiler {
+    use burn::cubecl::config::{CubeClRuntimeConfig, RuntimeConfig, profiling::ProfilingLogLevel};
+
+    /// Why steps cannot be recorded in this process, when cubecl's profiler is on.
+    pub(super) fn refuses_recording() -> Option<&'static str> {
+        refusal(CubeClRuntimeConfig::get().profiling.logger.level)
+    }
+
+    fn refusal(level: ProfilingLogLevel) -> Option<&'static str> {
+        match level {
+            // `minimal` lists the kernels that ran without timing them.
+            ProfilingLogLevel::Disabled | ProfilingLogLevel::Minimal => None,
+            ProfilingLogLevel::Basic | ProfilingLogLevel::Medium | ProfilingLogLevel::Full => Some(
+                "cubecl's profiler times each kernel (CUBECL_DEBUG_OPTION or [profiling] in \
+                     cubecl.toml), which a recording cannot",
+            ),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn only_timing_levels_refuse_recording() {
+            assert_eq!(refusal(ProfilingLogLevel::Disabled), None);
+            assert_eq!(refusal(ProfilingLogLevel::Minimal), None);
+            for level in [
+                ProfilingLogLevel::Basic,
+                ProfilingLogLevel::Medium,
+                ProfilingLogLevel::Full,
+            ] {
+                assert!(refusal(level).unwrap().contains("profiler"), "{level:?}");
+            }
+        }
+    }
 }
 
 /// Why steps go plain when an update could not stay in its buffer.
