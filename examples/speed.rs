@@ -15,7 +15,7 @@ use cnn::burn::module::Module;
 use cnn::burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
 use cnn::burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use cnn::runtime::fusion_work::{self, FusionWork};
-use cnn::runtime::loss::cross_entropy;
+use cnn::runtime::loss::{Targets, cross_entropy_of};
 use cnn::runtime::precision::ConvPrecision;
 use cnn::runtime::replay::{ReplayForward, ReplayStep, adam::AdamSettings};
 use cnn::runtime::{Backend, Network};
@@ -141,7 +141,8 @@ fn time_training(args: &Args, device: &Device) -> Timings {
     let mut phases = Vec::new();
     let repeated = repeat(args, device, |read| {
         let started = Instant::now();
-        let loss = cross_entropy(model.logits(images.clone()), targets.clone());
+        let targets = Targets::new(targets.clone(), SeedNet::CLASSES);
+        let loss = cross_entropy_of(model.logits(images.clone()), targets);
         wait(args, device);
         let forward = started.elapsed().as_secs_f64();
         let grads = GradientsParams::from_grads(loss.backward(), &model);

@@ -8,7 +8,9 @@
 //! launch time when the step is short (the H200 spends about 19 us per kernel launched on a
 //! batch-64 step); this operation takes 8 (cubecl's profile through Mesa's software GPU). On the
 //! CPU it saves a few passes over a small tensor. `CNN_KERNELS=burn:loss` gives the loss back to
-//! burn.
+//! burn. Training steps compare the class indices before the forward pass ([`Targets`]), so that
+//! burn-fusion fuses the loss's own operations (a fused reduction and a fused element-wise
+//! kernel, where it ran the output layer and the loss unfused before).
 
 use burn::nn::loss::CrossEntropyLossConfig;
 use std::cell::RefCell;
@@ -18,26 +20,53 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 /// The mean softmax cross-entropy of `logits` (`[batch, classes]`) against class indices
 /// `targets` (`[batch]`), as a `[1]` tensor; the same value and gradient as burn's
 /// `CrossEntropyLoss` (without smoothing or padding). Targets must lie below `classes`, as
-/// the datasets check when they load.
+/// the datasets check when they load. A training step on the GPU should make its
+/// [`Targets`] before the forward pass and call [`cross_entropy_of`].
 pub fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+    let classes = logits.dims()[1];
+    cross_entropy_of(logits, Targets::new(targets, classes))
+}
+
+/// [`cross_entropy`] against targets made beforehand.
+pub fn cross_entropy_of(logits: Tensor<2>, targets: Targets) -> Tensor<1> {
     #[cfg(any(feature = "flex", feature = "wgpu"))]
     if crate::switch::own(crate::switch::Rewrite::Loss)
-        && let Some(loss) = fused::tracked(&logits, &targets)
+        && let Some(loss) = fused::tracked(&logits, &targets.one_hot)
     {
         return loss;
     }
     CrossEntropyLossConfig::new()
         .init(&logits.device())
-        .forward(logits, targets)
+        .forward(logits, targets.indices)
+}
+
+/// A batch's class indices (`[batch]`) with their one-hot rows (`[batch, classes]`, `f32`), for
+/// [`cross_entropy_of`].
+///
+/// Why apart: on the GPU, burn-fusion plans the output layer and the loss as one segment of
+/// operations, and class indices compared there (integer and boolean operations) made it run
+/// the whole segment unfused, about 16 kernels. Made before the forward pass, the comparison
+/// runs in a segment of its own.
+#[derive(Clone, Debug)]
+pub struct Targets {
+    indices: Tensor<1, Int>,
+    one_hot: Tensor<2>,
+}
+
+impl Targets {
+    /// `indices` (`[batch]`, each below `classes`) and their one-hot rows.
+    pub fn new(indices: Tensor<1, Int>, classes: usize) -> Self {
+        let [batch] = indices.dims();
+        let columns = class_indices(classes, &indices.device());
+        let one_hot = indices.clone().reshape([batch, 1]).equal(columns).float();
+        Targets { indices, one_hot }
+    }
 }
 
 /// The mean loss and its gradient with respect to `logits`, computed together so that their
 /// element-wise work shares kernels.
-fn loss_and_gradient(logits: Tensor<2>, targets: Tensor<1, Int>) -> (Tensor<1>, Tensor<2>) {
-    let [batch, classes] = logits.dims();
-    let device = logits.device();
-    let indices = class_indices(classes, &device);
-    let one_hot = targets.reshape([batch, 1]).equal(indices).float();
+fn loss_and_gradient(logits: Tensor<2>, one_hot: Tensor<2>) -> (Tensor<1>, Tensor<2>) {
+    let [batch, _] = logits.dims();
     let shifted = logits.clone() - logits.max_dim(1);
     let exp = shifted.clone().exp();
     let sums = exp.clone().sum_dim(1);
@@ -81,46 +110,46 @@ mod fused {
     use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
     use burn::backend::tensor::FloatTensor;
     use burn::backend::{Backend, DispatchKindConversion, DispatchTensor, Shape};
-    use burn::tensor::{Int, Tensor};
+    use burn::tensor::Tensor;
 
     /// The loss as one autodiff operation when `logits` track gradients on a backend we
     /// cover; `None` otherwise (inference, or another backend), where burn's loss serves.
-    pub fn tracked(logits: &Tensor<2>, targets: &Tensor<1, Int>) -> Option<Tensor<1>> {
+    pub fn tracked(logits: &Tensor<2>, one_hot: &Tensor<2>) -> Option<Tensor<1>> {
         #[cfg(feature = "flex")]
-        if let Some(loss) = on::<burn::backend::Flex>(logits, targets) {
+        if let Some(loss) = on::<burn::backend::Flex>(logits, one_hot) {
             return Some(loss);
         }
         #[cfg(feature = "wgpu")]
-        if let Some(loss) = on::<burn::backend::Cube>(logits, targets) {
+        if let Some(loss) = on::<burn::backend::Cube>(logits, one_hot) {
             return Some(loss);
         }
         None
     }
 
-    fn on<B: Backend>(logits: &Tensor<2>, targets: &Tensor<1, Int>) -> Option<Tensor<1>>
+    fn on<B: Backend>(logits: &Tensor<2>, one_hot: &Tensor<2>) -> Option<Tensor<1>>
     where
         DispatchTensor: DispatchKindConversion<B>
             + DispatchKindConversion<Autodiff<B, NoCheckpointing>>
             + DispatchKindConversion<Autodiff<B, BalancedCheckpointing>>,
     {
-        with::<B, NoCheckpointing>(logits, targets)
-            .or_else(|| with::<B, BalancedCheckpointing>(logits, targets))
+        with::<B, NoCheckpointing>(logits, one_hot)
+            .or_else(|| with::<B, BalancedCheckpointing>(logits, one_hot))
     }
 
-    fn with<B, C>(logits: &Tensor<2>, targets: &Tensor<1, Int>) -> Option<Tensor<1>>
+    fn with<B, C>(logits: &Tensor<2>, one_hot: &Tensor<2>) -> Option<Tensor<1>>
     where
         B: Backend,
         C: CheckpointStrategy,
         DispatchTensor: DispatchKindConversion<B> + DispatchKindConversion<Autodiff<B, C>>,
     {
         let logits = logits.clone().try_into_primitive::<Autodiff<B, C>>().ok()?;
-        let targets = targets
+        let one_hot = one_hot
             .clone()
             .try_into_primitive::<Autodiff<B, C>>()
             .ok()?;
         let (loss, gradient) = super::loss_and_gradient(
             Tensor::from_primitive::<B>(logits.primitive().clone()),
-            Tensor::from_primitive::<B>(targets),
+            Tensor::from_primitive::<B>(one_hot.primitive().clone()),
         );
         let loss = loss.try_into_primitive::<B>().ok()?;
         let result = match ScaleGradient

@@ -29,6 +29,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::Network;
+use crate::loss::Targets;
 use adam::{AdamSettings, Moments, Update};
 use noise::Tape;
 
@@ -242,9 +243,10 @@ impl<M: Network> ReplayStep<M> {
         taped: bool,
     ) -> (StepOutput, bool) {
         let model = self.model.take().expect("the model between steps");
+        let targets = Targets::new(targets, M::CLASSES);
         let forward = || {
             let logits = model.logits(images);
-            let loss = crate::loss::cross_entropy(logits.clone(), targets);
+            let loss = crate::loss::cross_entropy_of(logits.clone(), targets);
             (loss, logits)
         };
         let (loss, logits) = match taped {

@@ -6,6 +6,7 @@ use burn::tensor::{Int, Tensor};
 
 use super::checkpoint::OptimizerState;
 use crate::Network;
+use crate::loss::Targets;
 use crate::replay::ReplayStep;
 
 pub(super) enum Stepper<M: Network> {
@@ -28,8 +29,9 @@ impl<M: Network> Stepper<M> {
         match self {
             Stepper::Burn { model, optimizer } => {
                 let stepped = model.take().expect("the model between steps");
+                let targets = Targets::new(targets, M::CLASSES);
                 let logits = stepped.logits(images);
-                let loss = crate::loss::cross_entropy(logits.clone(), targets);
+                let loss = crate::loss::cross_entropy_of(logits.clone(), targets);
                 let grads = GradientsParams::from_grads(loss.backward(), &stepped);
                 *model = Some(optimizer.step(rate, stepped, grads));
                 (loss.detach(), logits.detach())
