@@ -28,7 +28,18 @@ pub fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
 }
 
 /// [`cross_entropy`] against targets made beforehand.
+///
+/// # Panics
+///
+/// Where `targets` were made for another batch size or number of classes than `logits` has.
 pub fn cross_entropy_of(logits: Tensor<2>, targets: Targets) -> Tensor<1> {
+    assert_eq!(
+        targets.one_hot.dims(),
+        logits.dims(),
+        "targets made for [batch, classes] {:?}, logits {:?}",
+        targets.one_hot.dims(),
+        logits.dims()
+    );
     #[cfg(any(feature = "flex", feature = "wgpu"))]
     if crate::switch::own(crate::switch::Rewrite::Loss)
         && let Some(loss) = fused::tracked(&logits, &targets.one_hot)
@@ -219,6 +230,15 @@ mod tests {
         let (ga, gb) = (ours.grad(&ga).unwrap(), theirs.grad(&gb).unwrap());
         ga.into_data()
             .assert_approx_eq::<f32>(&gb.into_data(), Tolerance::absolute(1e-6));
+    }
+
+    #[test]
+    #[should_panic(expected = "targets made for [batch, classes] [6, 4], logits [6, 5]")]
+    fn targets_for_other_classes_are_refused() {
+        let device = crate::Backend::Flex.device().unwrap();
+        let (logits, targets) = batch(&device);
+        let targets = Targets::new(targets.clamp(0, 3), 4);
+        let _ = cross_entropy_of(logits, targets);
     }
 
     #[test]
