@@ -24,8 +24,13 @@ cnn::cnn_from_json!(
     classes = 10
 );
 
+#[cfg(feature = "wgpu")]
+#[path = "common/gpu.rs"]
+mod gpu;
 #[path = "common/serial.rs"]
 mod serial;
+#[cfg(feature = "wgpu")]
+use gpu::gpu;
 use serial::serial;
 
 const SETTINGS: AdamSettings = AdamSettings {
@@ -276,13 +281,4 @@ fn replayed_forward_passes_give_what_plain_ones_give() {
         "{:?}",
         forward.not_replaying_because()
     );
-}
-
-/// The GPU the ignored tests run on: `CNN_TEST_GPU` names its backend (`wgpu` unless set;
-/// `vulkan` in a build with that feature).
-#[cfg(feature = "wgpu")]
-fn gpu() -> Device {
-    let name = std::env::var("CNN_TEST_GPU").unwrap_or_else(|_| "wgpu".to_owned());
-    let backend: Backend = name.parse().unwrap_or_else(|e| panic!("CNN_TEST_GPU: {e}"));
-    backend.device().unwrap_or_else(|e| panic!("{e}"))
 }

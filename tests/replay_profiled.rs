@@ -8,8 +8,12 @@
 
 use cnn::burn::cubecl::config::{CubeClRuntimeConfig, RuntimeConfig, profiling::ProfilingLogLevel};
 use cnn::burn::tensor::{Distribution, Int, Tensor, TensorData};
+use cnn::runtime::Network;
 use cnn::runtime::replay::{ReplayStep, adam::AdamSettings};
-use cnn::runtime::{Backend, Network};
+
+#[path = "common/gpu.rs"]
+mod gpu;
+use gpu::gpu;
 
 cnn::cnn_from_json!(
     "tests/arch/tiny_dropout.arch",
@@ -24,13 +28,7 @@ fn steps_under_cubecls_profiler_run_as_ordinary_ones_and_say_why() {
     let mut config = CubeClRuntimeConfig::default();
     config.profiling.logger.level = ProfilingLogLevel::Basic;
     CubeClRuntimeConfig::set(config);
-    // `CNN_TEST_GPU` names the backend, as in tests/replay.rs.
-    let name = std::env::var("CNN_TEST_GPU").unwrap_or_else(|_| "wgpu".to_owned());
-    let backend: Backend = name.parse().unwrap_or_else(|e| panic!("CNN_TEST_GPU: {e}"));
-    let device = backend
-        .device()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .autodiff();
+    let device = gpu().autodiff();
 
     let mut step = ReplayStep::new(DropoutNet::init(&device), AdamSettings::new(1e-8, None));
     let mut losses = Vec::new();
