@@ -64,13 +64,19 @@ entry() {
     fi
 }
 
+# Seconds of the budget left.
+seconds_left() { echo $((budget - (SECONDS - start))); }
+
+# The seconds one timed process may take: 95, or less where the budget ends sooner.
+process_cap() { local left; left=$(seconds_left); echo $((left < 100 ? left - 5 : 95)); }
+
 # Runs "$@" as LABEL and prints its last line as JSON, unless too little budget is left.
 run() {
-    local label=$1 left=$((budget - (SECONDS - start)))
+    local label=$1
     shift
-    if [ "$left" -lt 30 ]; then echo "{\"run\": \"$label\", \"skipped\": \"budget\"}"; return; fi
+    if [ "$(seconds_left)" -lt 30 ]; then echo "{\"run\": \"$label\", \"skipped\": \"budget\"}"; return; fi
     local line
-    line=$(timeout $((left < 100 ? left - 5 : 95)) "$@" 2>>"$out/stderr.log" | tail -n 1)
+    line=$(timeout "$(process_cap)" "$@" 2>>"$out/stderr.log" | tail -n 1)
     case $line in "{"*) ;; *) line=null ;; esac
     echo "{\"run\": \"$label\", \"result\": $line}" | tee -a "$out/runs.jsonl"
 }
@@ -78,7 +84,8 @@ run() {
 # Runs "$@" as check LABEL (within CHECK_SECS, default 200, and the budget), its output kept
 # in $OUT/check-LABEL.log, and prints the lines that say how it went.
 check() {
-    local label=$1 left=$((budget - (SECONDS - start))) cap=${CHECK_SECS:-200} log
+    local label=$1 left cap=${CHECK_SECS:-200} log
+    left=$(seconds_left)
     shift
     if [ "$left" -lt 60 ]; then echo "check $label: skipped (budget)"; return; fi
     log=$out/check-${label// /_}.log
@@ -151,15 +158,14 @@ rounds() {
 # recorded, so the --replay run's steps are not replayed but launch a replayed step's kernels
 # (its Adam's in-place writes included): the GPU's own time per kernel of such a step.
 profile() {
-    local replay log left
+    local replay log
     parse "${PROFILE:-64:f16}"
     entry "${builds[0]}"
     for replay in "" --replay; do
-        left=$((budget - (SECONDS - start)))
-        if [ "$left" -lt 60 ]; then echo "profile${replay:+ $replay}: skipped (budget)"; continue; fi
+        if [ "$(seconds_left)" -lt 60 ]; then echo "profile${replay:+ $replay}: skipped (budget)"; continue; fi
         log=$out/profile-$batch-$precision$replay.log
         echo "profile $label $batch:$precision${replay:+ $replay}:"
-        CUBECL_DEBUG_LOG=$log CUBECL_DEBUG_OPTION=profile timeout $((left < 100 ? left - 5 : 95)) \
+        CUBECL_DEBUG_LOG=$log CUBECL_DEBUG_OPTION=profile timeout "$(process_cap)" \
             "${ARGV[@]}" --backend "$backend" --mode "$mode" --steps 10 --warmup 3 \
             --warmup-secs 0 --batch-size "$batch" --conv-precision "$precision" $replay \
             >"${log%.log}.json" 2>>"$out/stderr.log"
