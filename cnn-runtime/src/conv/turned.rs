@@ -91,7 +91,12 @@ pub(super) fn add_bias<B: Backend>(
     y: FloatTensor<B>,
     bias: FloatTensor<B>,
 ) -> FloatTensor<B> {
-    B::float_add(y, B::float_reshape(bias, Shape::new([1, g.filters, 1, 1])))
+    B::float_add(y, bias_column::<B>(g, bias))
+}
+
+/// The bias (`[filters]`) as `[1, filters, 1, 1]`, to broadcast over batch and pixels.
+pub(super) fn bias_column<B: Backend>(g: &Geometry, bias: FloatTensor<B>) -> FloatTensor<B> {
+    B::float_reshape(bias, Shape::new([1, g.filters, 1, 1]))
 }
 
 fn output_shape(g: &Geometry) -> Shape {
