@@ -26,6 +26,8 @@
 # `BACKEND=wgpu VK_DRIVER_FILES=/nonexistent.json` runs it through Mesa's software GPU, to
 # check the script on a machine without one (`ROUNDS=1:f32 STEPS=5 CHECK_PRECISION=f32
 # MNIST_EPOCHS=1 MNIST_ARGS="--batch-size 4 --train-limit 66 --test-limit 32"` keeps that short).
+# lavapipe (bench/gpu/lavapipe.sh), which has f16, cannot run what pack.sh packs: it crashes on
+# the SPIR-V of builds with the `vulkan` feature.
 set -u
 cd "$(dirname "$0")/../.."
 start=$SECONDS
