@@ -57,13 +57,13 @@ where
         + DispatchKindConversion<Autodiff<B, BalancedCheckpointing>>,
 {
     // The bias is added in `f32`, after the cast back, in the same elementwise kernel. It is
-    // reshaped before the casts: reshaped after them, burn-fusion's segment had used up its
-    // blocks on the casts and the convolution, and four of a step's casts back ran as kernels
-    // of their own (203 kernels a step against 200, `f16` at batch 4 through lavapipe). The
-    // backward pass reuses the input and weights cast here.
+    // reshaped before the convolution: reshaped after it, burn-fusion's segment had used up
+    // its blocks on the casts and the convolution, and four of a step's casts back ran as
+    // kernels of their own (203 kernels a step against 199, `f16` at batch 4 through
+    // lavapipe). The backward pass reuses the input and weights cast here.
     let forward = |x: &FloatTensor<B>, weight: &FloatTensor<B>, bias: &FloatTensor<B>| {
-        let bias = turned::bias_column::<B>(g, bias.clone());
         let [x, weight] = [x, weight].map(|t| B::float_cast(t.clone(), half));
+        let bias = turned::bias_column::<B>(g, bias.clone());
         let (xk, wk) = (x.clone(), weight.clone());
         let y = match turned::turned_options(g).filter(|_| gpu.is_some()) {
             Some(options) => turned::unbiased::<B>(g, &options, x, weight),
