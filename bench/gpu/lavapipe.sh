@@ -42,18 +42,19 @@ unpack() {
 }
 
 driver=$dir/root/usr/lib/x86_64-linux-gnu/libvulkan_lvp.so
-if [ ! -f "$dir/lvp.json" ]; then
+if [ ! -f "$driver" ]; then
     mkdir -p "$dir/root"
     for package in "${packages[@]}"; do unpack ${package}; done
-    missing=$(ldd "$driver" | awk '/not found/ { print $1 }')
-    if [ -n "$missing" ]; then
-        echo "lavapipe.sh: the driver needs libraries this machine lacks: $missing" >&2
-        exit 1
-    fi
-    cat >"$dir/lvp.json" <<EOF
+fi
+missing=$(ldd "$driver" | awk '/not found/ { print $1 }')
+if [ -n "$missing" ]; then
+    echo "lavapipe.sh: the driver needs libraries this machine lacks: $missing" >&2
+    exit 1
+fi
+# Written at each run, so that a checkout moved elsewhere names its own driver.
+cat >"$dir/lvp.json" <<EOF
 {"file_format_version": "1.0.0", "ICD": {"library_path": "$driver", "api_version": "1.4.305"}}
 EOF
-fi
 
 export VK_DRIVER_FILES=$dir/lvp.json
 export LD_LIBRARY_PATH=$dir/root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
