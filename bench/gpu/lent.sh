@@ -17,7 +17,7 @@
 # separated by spaces, each `NAME=VALUE` or `--ARGUMENT`, or several of them joined by commas.
 # Before any timing it runs the checks that `bench/gpu/pack.sh --checks` packed, if any: the
 # replay tests (replayed steps against ordinary ones, in f32 and f16), then MNIST's embedded
-# subset trained in f16 (CHECK_PRECISION) with and without --replay (MNIST_EPOCHS, default 5;
+# subset trained in f16 (CHECK_PRECISION) with --replay and --no-replay (MNIST_EPOCHS, default 5;
 # MNIST_ARGS adds arguments); each check's output is kept in $OUT/check-*.log, its key lines
 # printed. ORDER says what runs, in which order (default "tests mnist rounds"): "tests rounds
 # mnist" times before the MNIST checks, so that a call that runs out of budget loses those and
@@ -28,6 +28,10 @@
 # MNIST_EPOCHS=1 MNIST_ARGS="--batch-size 4 --train-limit 66 --test-limit 32"` keeps that short).
 # lavapipe (bench/gpu/lavapipe.sh), which has f16, cannot run what pack.sh packs: it crashes on
 # the SPIR-V of builds with the `vulkan` feature.
+# Before anything runs, choose_driver finds a Vulkan set-up under which the first build sees the
+# GPU and prints each one it tried: in session 22 the H200's image (Ubuntu 24.04, driver 580)
+# refused NVIDIA's GLX-based ICD file ("Could not get 'vkCreateInstance'") and took the same
+# driver through libEGL_nvidia. Set VK_DRIVER_FILES to skip that search.
 set -u
 cd "$(dirname "$0")/../.."
 start=$SECONDS
@@ -37,10 +41,12 @@ backend=${BACKEND:-vulkan}
 out=${OUT:-/tmp/lent}
 mkdir -p "$out" /tmp/bin
 
-for deb in .gl/*.deb; do [ -e "$deb" ] && dpkg -x "$deb" /; done
-ldconfig
-icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-if [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd; fi
+# The carried Vulkan loader (.gl) is unpacked beside the system rather than over it, and used
+# where the system has none or where the system's finds no GPU (choose_driver).
+system_loader=$(ldconfig -p | grep -c 'libvulkan.so.1 ')
+for deb in .gl/*.deb; do [ -e "$deb" ] && dpkg -x "$deb" /tmp/gl; done
+carried_loader=LD_LIBRARY_PATH=/tmp/gl/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
+[ "$system_loader" -gt 0 ] || export "${carried_loader?}"
 
 # Each entry is a build and the environment it runs with ("-" for none), as "BINARY|ENV".
 builds=()
@@ -50,6 +56,51 @@ for packed in .device/bin/speed_*.xz; do
 done
 [ ${#builds[@]} -gt 0 ] || { echo "nothing packed: run bench/gpu/pack.sh NAME first"; exit 2; }
 for variant in ${VARIANTS:-}; do builds+=("${builds[0]%|*}|$variant"); done
+
+# Sets up the first Vulkan driver set-up under which the first build finds the GPU, trying NVIDIA's
+# ICD file, the loader's own search, then NVIDIA's ICD through libEGL_nvidia (headless containers
+# can lack what the GLX one needs: NVIDIA/nvidia-container-toolkit#191), each with the system's
+# loader and the carried one, then again with /dev/nvidia-modeset made. Prints each refusal.
+choose_driver() {
+    [ "$backend" = vulkan ] && [ -z "${VK_DRIVER_FILES:-}" ] || return 0
+    local egl tries=() try loader vars
+    egl=$(ldconfig -p | awk '/libEGL_nvidia.so.0 / { print $NF; exit }')
+    [ -n "$egl" ] && printf '{"file_format_version": "1.0.1", "ICD": {"library_path": "%s", "api_version": "1.3.0"}}\n' \
+        "$egl" >/tmp/nvidia_egl_icd.json
+    for try in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json - /tmp/nvidia_egl_icd.json; do
+        [ "$try" = - ] || [ -f "$try" ] && tries+=("$try")
+    done
+    for modeset in no yes; do
+        if [ $modeset = yes ]; then
+            [ -e /dev/nvidia-modeset ] && break
+            mknod -m 666 /dev/nvidia-modeset c 195 254 || break
+        fi
+        for try in "${tries[@]}"; do
+            for loader in "" "$carried_loader"; do
+                vars=()
+                [ "$try" = - ] || vars+=("VK_DRIVER_FILES=$try")
+                [ -z "$loader" ] || vars+=("$loader")
+                echo "vulkan driver: trying ${vars[*]:-the default search} (modeset node made: $modeset)"
+                if env "${vars[@]}" VK_LOADER_DEBUG=error timeout 120 "${builds[0]%|*}" --backend vulkan \
+                    --mode infer --steps 2 --warmup 1 --warmup-secs 0 --batch-size 1 >/dev/null \
+                    2>/tmp/driver.log; then
+                    [ ${#vars[@]} -eq 0 ] || export "${vars[@]}"
+                    echo "vulkan driver: found"
+                    return 0
+                fi
+                sort -u /tmp/driver.log | head -n 4 | sed 's/^/    /'
+            done
+        done
+    done
+    echo "vulkan driver: none found"
+    nvidia-smi -q | grep -iE 'operation mode|display (mode|active)' | sed 's/^/    /'
+    LD_DEBUG=libs VK_LOADER_DEBUG=driver timeout 60 "${builds[0]%|*}" --backend vulkan --mode infer \
+        --steps 2 --warmup 1 --warmup-secs 0 --batch-size 1 2>&1 \
+        | grep -iE 'nvidia|cannot|error|not found' | grep -v 'search path\|trying file' | sort -u \
+        | head -n 40 | sed 's/^/    /'
+    return 1
+}
+choose_driver || exit 3
 
 # The label of entry $1, and the command that runs it (in ARGV): its settings that start with
 # `--` are arguments, the others environment.
@@ -118,8 +169,9 @@ tests() {
 mnist() {
     unpack_checks || return 0
     local precision=${CHECK_PRECISION:-f16} replay
-    # --replay first: the first run compiles and tunes, and this one matters more if time runs out.
-    for replay in --replay ""; do
+    # Replayed first (the default on GPUs): the first run compiles and tunes, and this one
+    # matters more if time runs out.
+    for replay in --replay --no-replay; do
         check "mnist $precision${replay:+ $replay}" /tmp/bin/mnist --backend "$backend" \
             --conv-precision "$precision" --epochs "${MNIST_EPOCHS:-5}" \
             --out "$out/mnist-$precision$replay" $replay ${MNIST_ARGS:-}
