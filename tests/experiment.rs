@@ -89,3 +89,27 @@ fn resuming_a_directory_without_a_run_is_an_error() {
         "{error}"
     );
 }
+
+/// A replayed run's checkpoint holds the replayed Adam's state, so it resumes replayed (on the
+/// CPU its steps are ordinary ones all the same) and refuses `--no-replay` rather than drop it.
+#[test]
+fn a_replayed_run_resumes_replayed_and_refuses_no_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out = out.to_str().unwrap();
+    run(args(&["--epochs", "1", "--replay", "--out", out]));
+    let saved = std::fs::read_to_string(dir.path().join("run/args.json")).unwrap();
+    assert!(saved.contains("\"replay\": true"), "{saved}");
+
+    let resumed = ["--epochs", "2", "--resume", out];
+    let error = experiment::run::<TinyNet>(
+        "mnist",
+        args(&[&resumed[..], &["--no-replay"]].concat()),
+        "tests/arch/tiny.arch",
+        |_| Ok(mnist::embedded()),
+    )
+    .err()
+    .unwrap();
+    assert!(error.to_string().contains("with --no-replay"), "{error}");
+    assert_eq!(run(args(&resumed)).stop, Stop::Completed);
+}

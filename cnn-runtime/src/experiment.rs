@@ -63,12 +63,17 @@ pub struct ExperimentArgs {
     #[arg(long, default_value_t = ConvPrecision::F32)]
     #[serde(default)]
     pub conv_precision: ConvPrecision,
-    /// Replay a recorded training step, and a recorded forward pass when evaluating, on GPU
-    /// backends (`cnn::runtime::replay`): the same training, less host work per step. A run's
-    /// checkpoints resume only with it.
-    #[arg(long)]
+    /// Replay a recorded training step, and a recorded forward pass when evaluating
+    /// (`cnn::runtime::replay`): the same training, less host work per step. The default on GPU
+    /// backends; on CPU ones steps run as ordinary ones either way. A run's checkpoints resume
+    /// only with it.
+    #[arg(long, conflicts_with = "no_replay")]
     #[serde(default)]
     pub replay: bool,
+    /// Run every step and pass as an ordinary one on GPU backends too (a fresh run only).
+    #[arg(long)]
+    #[serde(skip)]
+    pub no_replay: bool,
     /// Run directory [default: runs/EXAMPLE-TIMESTAMP].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -242,6 +247,14 @@ fn prepare(
         resumed.lr = args.lr.or(resumed.lr);
         resumed.backend = args.backend;
         resumed.conv_precision = args.conv_precision;
+        if args.no_replay && resumed.replay {
+            return Err(format!(
+                "cannot resume {} with --no-replay: it was trained with replayed steps, and its \
+                 checkpoint keeps their Adam's state, which only they resume",
+                dir.display()
+            )
+            .into());
+        }
         resumed.replay |= args.replay;
         let checkpoint = Checkpoint::new(dir.join("checkpoint"));
         if !checkpoint.exists() {
@@ -258,9 +271,17 @@ fn prepare(
         None => PathBuf::from("runs").join(format!("{experiment}-{}", timestamp())),
     };
     let mut fresh = args;
+    fresh.replay = replays_by_default(&fresh);
     fresh.epochs = Some(fresh.epochs.unwrap_or(DEFAULT_EPOCHS));
     fresh.lr = Some(fresh.lr.unwrap_or(TrainConfig::default().learning_rate));
     Ok((fresh, dir, false))
+}
+
+/// Whether a fresh run replays its steps: on GPU backends unless `--no-replay` says otherwise,
+/// because there the host's work per step paces training (0.45-0.51x PyTorch's images/s at
+/// batch 64 in `f16` on an H200 plainly, 0.62-0.75x replayed; `docs/gpu.md`, session 22).
+fn replays_by_default(args: &ExperimentArgs) -> bool {
+    args.replay || (args.backend.is_gpu() && !args.no_replay)
 }
 
 /// Epochs of a fresh run when `--epochs` is not given.
@@ -309,4 +330,37 @@ fn timestamp() -> String {
     now.trim_end_matches('Z')
         .replace(['-', ':'], "")
         .replace('T', "-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        experiment: ExperimentArgs,
+    }
+
+    fn parse(extra: &[&str]) -> Result<ExperimentArgs, clap::Error> {
+        Cli::try_parse_from(["test"].iter().chain(extra)).map(|cli| cli.experiment)
+    }
+
+    #[test]
+    fn gpu_backends_replay_unless_told_not_to() {
+        let replays = |extra: &[&str]| replays_by_default(&parse(extra).unwrap());
+        assert!(!replays(&["--backend", "flex"]));
+        assert!(replays(&["--backend", "flex", "--replay"]));
+        for gpu in ["wgpu", "vulkan", "cuda"] {
+            assert!(replays(&["--backend", gpu]), "{gpu}");
+            assert!(!replays(&["--backend", gpu, "--no-replay"]), "{gpu}");
+        }
+    }
+
+    #[test]
+    fn replay_and_no_replay_together_are_refused() {
+        let error = parse(&["--replay", "--no-replay"]).err().unwrap();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
 }

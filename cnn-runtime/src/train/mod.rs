@@ -224,7 +224,7 @@ impl Trainer<'_> {
             if let Some(why) = stepper.not_replaying_because().filter(|_| !told_ordinary) {
                 told_ordinary = true;
                 self.observer.note(&format!(
-                    "--replay: steps cannot be recorded here ({why}; only GPU backends record \
+                    "steps cannot be recorded for replay here ({why}; only GPU backends record \
                      them): they run as ordinary ones"
                 ));
             }
