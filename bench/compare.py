@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+GPU_BACKENDS = ("wgpu", "vulkan", "cuda")
 
 
 def run(command, env=None):
@@ -27,7 +28,9 @@ def burn(args, mode, batch):
     env = dict(os.environ)
     if args.threads:
         env["RAYON_NUM_THREADS"] = str(args.threads)
-    replay = ["--replay"] if args.replay else []
+    # As the examples train: replayed on GPU backends unless --no-replay.
+    replayed = args.replay if args.replay is not None else args.backend in GPU_BACKENDS
+    replay = ["--replay"] if replayed else []
     return run([args.burn_bin, "--mode", mode, "--batch-size", str(batch), "--steps",
                 str(args.steps), *warmup(args), "--backend", args.backend,
                 "--conv-precision", args.conv_precision, *replay], env)
@@ -50,9 +53,9 @@ def main():
     # f16 or bf16: burn's convolutions in a half type (for GPUs). PyTorch keeps its defaults,
     # which on NVIDIA GPUs run convolutions in TF32.
     parser.add_argument("--conv-precision", default="f32")
-    parser.add_argument("--replay", action="store_true",
+    parser.add_argument("--replay", action=argparse.BooleanOptionalAction,
                         help="burn's training steps and forward passes through "
-                        "cnn::runtime::replay (GPU backends)")
+                        "cnn::runtime::replay (default: on GPU backends, as the examples)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--batch-sizes", default="64")
     parser.add_argument("--modes", default="train,infer")

@@ -9,7 +9,7 @@
 #
 # The first run creates bench/.venv with PyTorch from PyPI (a few GB). Other flags go to
 # bench/compare.py (--modes, --steps, --warmup, --warmup-secs, --backend, --torch-device,
-# --conv-precision, --replay, --json).
+# --conv-precision, --replay or --no-replay (default: replayed on GPU backends), --json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
