@@ -70,7 +70,8 @@ pub struct ExperimentArgs {
     #[arg(long, conflicts_with = "no_replay")]
     #[serde(default)]
     pub replay: bool,
-    /// Run every step and pass as an ordinary one on GPU backends too (a fresh run only).
+    /// Run every step and pass as an ordinary one on GPU backends too (refused when resuming a
+    /// replayed run).
     #[arg(long)]
     #[serde(skip)]
     pub no_replay: bool,
