@@ -14,7 +14,7 @@
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::rows;
+use super::{rows, winograd};
 
 /// GEMM columns a task aims for: below a few hundred, packing the weights costs as much as
 /// multiplying them.
@@ -248,9 +248,12 @@ fn max_index([rows, cols]: [usize; 2], [row, col]: [usize; 2]) -> usize {
 }
 
 /// The convolution of `x` (`[batch, channels, height, width]`) with `weight`, plus `bias`, by
-/// kernel rows (module `rows`) where that suits `g`, else by im2col.
+/// Winograd's F(2x2, 3x3) for 3x3 stride-1 convolutions (module `winograd`), else by kernel rows
+/// (module `rows`) where that suits `g`, else by im2col.
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
-    if rows::suits(g) {
+    if winograd::suits(g) {
+        winograd::forward(g, x, weight, bias)
+    } else if rows::suits(g) {
         rows::forward(g, x, weight, bias)
     } else {
         im2col_forward(g, x, weight, bias)
@@ -432,7 +435,7 @@ pub fn backward(
     grad: &[f32],
     wanted: Wanted,
 ) -> Gradients {
-    let as_forward = transposed(g).filter(|t| wanted.x && rows::suits(t));
+    let as_forward = transposed(g).filter(|t| wanted.x && (rows::suits(t) || winograd::suits(t)));
     let rest = Wanted {
         x: wanted.x && as_forward.is_none(),
         ..wanted
@@ -636,6 +639,9 @@ mod tests {
             g(4, 3, [5, 5], 2, [1, 1], [1, 1], [0, 0], [5, 5]),
             g(2, 3, [6, 7], 2, [3, 2], [1, 2], [1, 0], [6, 4]), // strided across only
             g(2, 2, [6, 6], 3, [5, 5], [1, 1], [2, 2], [6, 6]), // the seed's conv4, smaller
+            // Winograd's (8 channels and filters or more), forward and as input gradients
+            g(2, 8, [5, 4], 8, [3, 3], [1, 1], [0, 0], [3, 2]), // valid, odd blocks
+            g(3, 8, [5, 5], 9, [3, 3], [1, 1], [1, 1], [5, 5]), // the seed's conv5, smaller
         ]
     }
 
@@ -661,6 +667,9 @@ mod tests {
             all.push((im2col_forward as Forward, im2col_backward as Backward, g));
             if g.stride[0] == 1 {
                 all.push((rows::forward as Forward, rows::backward as Backward, g));
+            }
+            if winograd::suits(&g) {
+                all.push((winograd::forward as Forward, backward as Backward, g));
             }
         }
         all

@@ -11,6 +11,7 @@
 
 pub mod kernels;
 mod rows;
+mod winograd;
 
 #[cfg(any(test, feature = "flex", feature = "wgpu"))]
 mod channels;
