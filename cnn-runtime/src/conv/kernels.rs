@@ -1,7 +1,8 @@
 //! Convolution by GEMM on `f32` slices in NCHW layout: [`forward`] and [`backward`] pick, per
-//! geometry, kernel rows (module `rows`, for feature maps of 128 pixels or more) or im2col
-//! (below), and run the input gradient of a stride-1 convolution as a forward convolution
-//! (`transposed`).
+//! geometry, Winograd's F(2x2, 3x3) (module `winograd`, forward passes of 3x3 convolutions that
+//! widen the channels), kernel rows (module `rows`, for feature maps of 128 pixels or more) or
+//! im2col (below), and run the input gradient of a stride-1 convolution as a forward
+//! convolution (`transposed`).
 //!
 //! im2col: a task takes a group of images (rayon across groups, a single-threaded GEMM inside), their
 //! patches side by side, so that every GEMM is wide: `[filters, patch] x [patch, columns]`
@@ -435,7 +436,7 @@ pub fn backward(
     grad: &[f32],
     wanted: Wanted,
 ) -> Gradients {
-    let as_forward = transposed(g).filter(|t| wanted.x && (rows::suits(t) || winograd::suits(t)));
+    let as_forward = transposed(g).filter(|t| wanted.x && rows::suits(t));
     let rest = Wanted {
         x: wanted.x && as_forward.is_none(),
         ..wanted
@@ -639,9 +640,8 @@ mod tests {
             g(4, 3, [5, 5], 2, [1, 1], [1, 1], [0, 0], [5, 5]),
             g(2, 3, [6, 7], 2, [3, 2], [1, 2], [1, 0], [6, 4]), // strided across only
             g(2, 2, [6, 6], 3, [5, 5], [1, 1], [2, 2], [6, 6]), // the seed's conv4, smaller
-            // Winograd's (8 channels and filters or more), forward and as input gradients
-            g(2, 8, [5, 4], 8, [3, 3], [1, 1], [0, 0], [3, 2]), // valid, odd blocks
-            g(3, 8, [5, 5], 9, [3, 3], [1, 1], [1, 1], [5, 5]), // the seed's conv5, smaller
+            g(2, 3, [5, 4], 2, [3, 3], [1, 1], [0, 0], [3, 2]), // valid, odd blocks
+            g(3, 2, [5, 5], 4, [3, 3], [1, 1], [1, 1], [5, 5]), // the seed's conv5, smaller
         ]
     }
 
@@ -668,11 +668,34 @@ mod tests {
             if g.stride[0] == 1 {
                 all.push((rows::forward as Forward, rows::backward as Backward, g));
             }
-            if winograd::suits(&g) {
+            if winograd::takes(&g) {
                 all.push((winograd::forward as Forward, backward as Backward, g));
             }
         }
         all
+    }
+
+    /// Where Winograd's algorithm suits a geometry, [`forward`] takes it (the geometries
+    /// above are too small for that).
+    #[test]
+    fn winograd_forward_is_chosen_where_it_suits_and_matches_the_definition() {
+        let g = Geometry {
+            batch: 3,
+            channels: 8,
+            height: 12,
+            width: 11,
+            filters: 9,
+            kernel: [3, 3],
+            stride: [1, 1],
+            pad: [1, 1],
+            out: [12, 11],
+        };
+        assert!(winograd::suits(&g));
+        let x = values(g.batch * g.image_len(), 13);
+        let w = values(g.filters * g.patch_len(), 14);
+        let bias = values(g.filters, 15);
+        close(&forward(&g, &x, &w, Some(&bias)), &naive(&g, &x, &w, &bias));
+        assert!(!winograd::suits(&Geometry { filters: 8, ..g }));
     }
 
     #[test]

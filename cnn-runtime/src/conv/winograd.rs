@@ -20,16 +20,20 @@ const MAX_RUN: usize = 128;
 /// GEMM columns (blocks of output pixels) a group aims for.
 const COLUMNS: usize = 384;
 
-/// Whether `g` is a 3x3 convolution of stride 1, padded by less than a kernel, where the
-/// transforms cost less than the multiplications they save: 8 channels or more (the seed's
-/// first layer has one), more filters than channels (the transforms' cost follows the
-/// channels and the filters, the GEMMs' their product) and maps of 128 pixels or more
-/// (`examples/layer_times.rs` on a 2-core Zen 4: the seed's conv2 and conv3 forward passes, not
-/// their input gradients nor conv5).
-pub fn suits(g: &Geometry) -> bool {
+/// Whether this algorithm computes `g`: a 3x3 convolution of stride 1, padded by less than a
+/// kernel, on maps up to 253 pixels wide.
+pub fn takes(g: &Geometry) -> bool {
     let shape = g.kernel == [3, 3] && g.stride == [1, 1] && g.pad.iter().all(|&p| p < 3);
-    let narrow = g.out[1] < 2 * MAX_RUN - 2;
-    shape && narrow && g.channels >= 8 && g.filters > g.channels && g.pixels() >= 128
+    shape && g.out[1] < 2 * MAX_RUN - 2
+}
+
+/// Whether it is the faster choice for `g`: where the transforms cost less than the
+/// multiplications they save: 8 channels or more (the seed's first layer has one), more
+/// filters than channels (the transforms' cost follows the channels and the filters, the
+/// GEMMs' their product) and maps of 128 pixels or more (`examples/layer_times.rs` on a 2-core
+/// Zen 4: the seed's conv2 and conv3 forward passes, not their input gradients nor conv5).
+pub fn suits(g: &Geometry) -> bool {
+    takes(g) && g.channels >= 8 && g.filters > g.channels && g.pixels() >= 128
 }
 
 /// Blocks of 2x2 output pixels down and across one feature map.
@@ -217,7 +221,7 @@ fn blocks_times_a(runs: &[&[f32]; POSITIONS], y: &mut [f32], bw: usize) {
 /// The convolution of `x` with `weight`, plus `bias`; as [`super::kernels::forward`], for the
 /// geometries [`suits`] takes.
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
-    debug_assert!(suits(g));
+    debug_assert!(takes(g));
     let u = transform_weights(g, weight);
     let group = group(g);
     let [bh, bw] = blocks(g);
