@@ -698,6 +698,35 @@ mod tests {
         assert!(!winograd::suits(&Geometry { filters: 8, ..g }));
     }
 
+    /// The widest map it takes, odd rows of blocks included, and the first it does not.
+    #[test]
+    fn winograd_takes_maps_up_to_254_pixels_wide() {
+        let g = Geometry {
+            batch: 1,
+            channels: 1,
+            height: 3,
+            width: 254,
+            filters: 2,
+            kernel: [3, 3],
+            stride: [1, 1],
+            pad: [1, 1],
+            out: [3, 254],
+        };
+        let x = values(g.batch * g.image_len(), 16);
+        let w = values(g.filters * g.patch_len(), 17);
+        let bias = values(g.filters, 18);
+        close(
+            &winograd::forward(&g, &x, &w, Some(&bias)),
+            &naive(&g, &x, &w, &bias),
+        );
+        let wider = Geometry {
+            width: 255,
+            out: [3, 255],
+            ..g
+        };
+        assert!(winograd::takes(&g) && !winograd::takes(&wider));
+    }
+
     #[test]
     fn forward_matches_the_definition() {
         for (forward, _, g) in algorithms() {

@@ -21,10 +21,10 @@ const MAX_RUN: usize = 128;
 const COLUMNS: usize = 384;
 
 /// Whether this algorithm computes `g`: a 3x3 convolution of stride 1, padded by less than a
-/// kernel, on maps up to 253 pixels wide.
+/// kernel, on maps up to 254 pixels wide.
 pub fn takes(g: &Geometry) -> bool {
     let shape = g.kernel == [3, 3] && g.stride == [1, 1] && g.pad.iter().all(|&p| p < 3);
-    shape && g.out[1] < 2 * MAX_RUN - 2
+    shape && g.out[1] <= 2 * (MAX_RUN - 1)
 }
 
 /// Whether it is the faster choice for `g`: where the transforms cost less than the
@@ -219,7 +219,7 @@ fn blocks_times_a(runs: &[&[f32]; POSITIONS], y: &mut [f32], bw: usize) {
 }
 
 /// The convolution of `x` with `weight`, plus `bias`; as [`super::kernels::forward`], for the
-/// geometries [`suits`] takes.
+/// geometries it [`takes`].
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     debug_assert!(takes(g));
     let u = transform_weights(g, weight);
