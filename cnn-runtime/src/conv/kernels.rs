@@ -675,56 +675,45 @@ mod tests {
         all
     }
 
+    /// A 3x3 stride-1 convolution padded by 1 (SAME), `[channels, height, width]` to `filters`.
+    fn same_3x3(batch: usize, [channels, height, width]: [usize; 3], filters: usize) -> Geometry {
+        Geometry {
+            batch,
+            channels,
+            height,
+            width,
+            filters,
+            kernel: [3, 3],
+            stride: [1, 1],
+            pad: [1, 1],
+            out: [height, width],
+        }
+    }
+
+    /// `forward` on `g` against the definition, with a bias.
+    fn assert_defined(forward: Forward, g: &Geometry, seed: u32) {
+        let x = values(g.batch * g.image_len(), seed);
+        let w = values(g.filters * g.patch_len(), seed + 1);
+        let bias = values(g.filters, seed + 2);
+        close(&forward(g, &x, &w, Some(&bias)), &naive(g, &x, &w, &bias));
+    }
+
     /// Where Winograd's algorithm suits a geometry, [`forward`] takes it (the geometries
     /// above are too small for that).
     #[test]
     fn winograd_forward_is_chosen_where_it_suits_and_matches_the_definition() {
-        let g = Geometry {
-            batch: 3,
-            channels: 8,
-            height: 12,
-            width: 11,
-            filters: 9,
-            kernel: [3, 3],
-            stride: [1, 1],
-            pad: [1, 1],
-            out: [12, 11],
-        };
+        let g = same_3x3(3, [8, 12, 11], 9);
         assert!(winograd::suits(&g));
-        let x = values(g.batch * g.image_len(), 13);
-        let w = values(g.filters * g.patch_len(), 14);
-        let bias = values(g.filters, 15);
-        close(&forward(&g, &x, &w, Some(&bias)), &naive(&g, &x, &w, &bias));
-        assert!(!winograd::suits(&Geometry { filters: 8, ..g }));
+        assert_defined(forward, &g, 13);
+        assert!(!winograd::suits(&same_3x3(3, [8, 12, 11], 8)));
     }
 
     /// The widest map it takes, odd rows of blocks included, and the first it does not.
     #[test]
     fn winograd_takes_maps_up_to_254_pixels_wide() {
-        let g = Geometry {
-            batch: 1,
-            channels: 1,
-            height: 3,
-            width: 254,
-            filters: 2,
-            kernel: [3, 3],
-            stride: [1, 1],
-            pad: [1, 1],
-            out: [3, 254],
-        };
-        let x = values(g.batch * g.image_len(), 16);
-        let w = values(g.filters * g.patch_len(), 17);
-        let bias = values(g.filters, 18);
-        close(
-            &winograd::forward(&g, &x, &w, Some(&bias)),
-            &naive(&g, &x, &w, &bias),
-        );
-        let wider = Geometry {
-            width: 255,
-            out: [3, 255],
-            ..g
-        };
-        assert!(winograd::takes(&g) && !winograd::takes(&wider));
+        let g = same_3x3(1, [1, 3, 254], 2);
+        assert!(winograd::takes(&g) && !winograd::takes(&same_3x3(1, [1, 3, 255], 2)));
+        assert_defined(winograd::forward, &g, 16);
     }
 
     #[test]
