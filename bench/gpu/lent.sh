@@ -57,6 +57,13 @@ done
 [ ${#builds[@]} -gt 0 ] || { echo "nothing packed: run bench/gpu/pack.sh NAME first"; exit 2; }
 for variant in ${VARIANTS:-}; do builds+=("${builds[0]%|*}|$variant"); done
 
+# Runs the first build's shortest inference on Vulkan, arguments after `env`'s first; true where
+# it finds the GPU.
+probe() {
+    env "$@" "${builds[0]%|*}" --backend vulkan --mode infer --steps 2 --warmup 1 --warmup-secs 0 \
+        --batch-size 1
+}
+
 # Sets up the first Vulkan driver set-up under which the first build finds the GPU, trying NVIDIA's
 # ICD file, the loader's own search, then NVIDIA's ICD through libEGL_nvidia (headless containers
 # can lack what the GLX one needs: NVIDIA/nvidia-container-toolkit#191), each with the system's
@@ -81,9 +88,8 @@ choose_driver() {
                 [ "$try" = - ] || vars+=("VK_DRIVER_FILES=$try")
                 [ -z "$loader" ] || vars+=("$loader")
                 echo "vulkan driver: trying ${vars[*]:-the default search} (modeset node made: $modeset)"
-                if env "${vars[@]}" VK_LOADER_DEBUG=error timeout 120 "${builds[0]%|*}" --backend vulkan \
-                    --mode infer --steps 2 --warmup 1 --warmup-secs 0 --batch-size 1 >/dev/null \
-                    2>/tmp/driver.log; then
+                if probe "${vars[@]}" VK_LOADER_DEBUG=error timeout 120 >/dev/null 2>/tmp/driver.log
+                then
                     [ ${#vars[@]} -eq 0 ] || export "${vars[@]}"
                     echo "vulkan driver: found"
                     return 0
@@ -94,8 +100,7 @@ choose_driver() {
     done
     echo "vulkan driver: none found"
     nvidia-smi -q | grep -iE 'operation mode|display (mode|active)' | sed 's/^/    /'
-    LD_DEBUG=libs VK_LOADER_DEBUG=driver timeout 60 "${builds[0]%|*}" --backend vulkan --mode infer \
-        --steps 2 --warmup 1 --warmup-secs 0 --batch-size 1 2>&1 \
+    probe LD_DEBUG=libs VK_LOADER_DEBUG=driver timeout 60 2>&1 \
         | grep -iE 'nvidia|cannot|error|not found' | grep -v 'search path\|trying file' | sort -u \
         | head -n 40 | sed 's/^/    /'
     return 1
