@@ -238,9 +238,8 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) ->
         let width = xs.len() / g.image_len() * bh * bw;
         transform_input(g, xs, v, width);
         let (vs, ms) = (stride(g.channels * width), stride(g.filters * width));
-        let (us, plane) = (u.chunks_exact(g.filters * g.channels), g.channels);
-        for (e, u) in us.enumerate() {
-            let (lhs, rhs) = (View::rows(u, plane), View::rows(&v[e * vs..], width));
+        for (e, u) in u.chunks_exact(g.filters * g.channels).enumerate() {
+            let (lhs, rhs) = (View::rows(u, g.channels), View::rows(&v[e * vs..], width));
             let dims = [g.filters, width, g.channels];
             matmul(&mut m[e * ms..], [width, 1], dims, lhs, rhs, false, threads);
         }
