@@ -1,8 +1,8 @@
 //! Convolution by GEMM on `f32` slices in NCHW layout: [`forward`] and [`backward`] pick, per
-//! geometry, Winograd's F(2x2, 3x3) (module `winograd`, forward passes of 3x3 convolutions that
-//! widen the channels), kernel rows (module `rows`, for feature maps of 128 pixels or more) or
-//! im2col (below), and run the input gradient of a stride-1 convolution as a forward
-//! convolution (`transposed`).
+//! geometry, Winograd's F(2x2, 3x3) and F(2x2, 5x5) (module `winograd`, stride-1 3x3 and 5x5
+//! convolutions of 8 channels or more on maps of 128 pixels or more), kernel rows (module
+//! `rows`, for other feature maps of 128 pixels or more) or im2col (below), and run the input
+//! gradient of a stride-1 convolution as a forward convolution (`transposed`).
 //!
 //! im2col: a task takes a group of images (rayon across groups, a single-threaded GEMM inside), their
 //! patches side by side, so that every GEMM is wide: `[filters, patch] x [patch, columns]`
@@ -249,8 +249,8 @@ fn max_index([rows, cols]: [usize; 2], [row, col]: [usize; 2]) -> usize {
 }
 
 /// The convolution of `x` (`[batch, channels, height, width]`) with `weight`, plus `bias`, by
-/// Winograd's F(2x2, 3x3) for 3x3 stride-1 convolutions (module `winograd`), else by kernel rows
-/// (module `rows`) where that suits `g`, else by im2col.
+/// Winograd's algorithms for 3x3 and 5x5 stride-1 convolutions (module `winograd`) where they
+/// suit `g`, else by kernel rows (module `rows`) where that suits `g`, else by im2col.
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     if winograd::suits(g) {
         winograd::forward(g, x, weight, bias)
@@ -427,8 +427,9 @@ fn add(sum: &mut [f32], other: &[f32]) {
 }
 
 /// The gradients of a convolution given the gradient `grad` of its output, by kernel rows
-/// where that suits `g`, else by im2col; for stride 1 and maps large enough for kernel rows,
-/// the input gradient as the forward convolution of `grad` that `transposed` describes.
+/// where that suits `g`, else by im2col; for stride 1 and maps large enough for kernel rows or
+/// Winograd's algorithms, the input gradient as the forward convolution of `grad` that
+/// `transposed` describes.
 pub fn backward(
     g: &Geometry,
     x: &[f32],
@@ -436,7 +437,7 @@ pub fn backward(
     grad: &[f32],
     wanted: Wanted,
 ) -> Gradients {
-    let as_forward = transposed(g).filter(|t| wanted.x && rows::suits(t));
+    let as_forward = transposed(g).filter(|t| wanted.x && (rows::suits(t) || winograd::suits(t)));
     let rest = Wanted {
         x: wanted.x && as_forward.is_none(),
         ..wanted
@@ -675,17 +676,23 @@ mod tests {
         all
     }
 
-    /// A 3x3 stride-1 convolution padded by 1 (SAME), `[channels, height, width]` to `filters`.
-    fn same_3x3(batch: usize, [channels, height, width]: [usize; 3], filters: usize) -> Geometry {
+    /// A `k`x`k` stride-1 convolution padded by `k / 2` (SAME), `[channels, height, width]`
+    /// to `filters`.
+    fn same(
+        k: usize,
+        batch: usize,
+        [channels, height, width]: [usize; 3],
+        filters: usize,
+    ) -> Geometry {
         Geometry {
             batch,
             channels,
             height,
             width,
             filters,
-            kernel: [3, 3],
+            kernel: [k, k],
             stride: [1, 1],
-            pad: [1, 1],
+            pad: [k / 2, k / 2],
             out: [height, width],
         }
     }
@@ -698,21 +705,41 @@ mod tests {
         close(&forward(g, &x, &w, Some(&bias)), &naive(g, &x, &w, &bias));
     }
 
-    /// Where Winograd's algorithm suits a geometry, [`forward`] takes it (the geometries
-    /// above are too small for that).
+    /// Where Winograd's algorithms suit a geometry (the geometries above are too small), its
+    /// forward pass matches the definition, and so does its input gradient, which runs forward
+    /// through them too.
     #[test]
-    fn winograd_forward_is_chosen_where_it_suits_and_matches_the_definition() {
-        let g = same_3x3(3, [8, 12, 11], 9);
-        assert!(winograd::suits(&g));
-        assert_defined(forward, &g, 13);
-        assert!(!winograd::suits(&same_3x3(3, [8, 12, 11], 8)));
+    fn winograd_where_it_suits_matches_the_definition() {
+        for k in [3, 5] {
+            let g = same(k, 2, [8, 12, 11], 9);
+            let t = transposed(&g).unwrap();
+            assert!(winograd::suits(&g) && winograd::suits(&t), "{k}x{k}");
+            assert_defined(forward, &g, 13);
+            let (x, w) = (
+                values(g.batch * g.image_len(), 14),
+                values(g.filters * g.patch_len(), 15),
+            );
+            let grad = values(g.batch * g.output_len(), 16);
+            let input = |backward: Backward| {
+                let wanted = Wanted {
+                    x: true,
+                    weight: false,
+                    bias: false,
+                };
+                backward(&g, &x, &w, &grad, wanted).x.unwrap()
+            };
+            // im2col's input gradient is checked against the definition above.
+            close(&input(backward), &input(im2col_backward));
+        }
+        assert!(!winograd::suits(&same(3, 3, [7, 12, 11], 8)));
+        assert!(!winograd::suits(&same(5, 3, [8, 11, 11], 8)));
     }
 
     /// The widest map it takes, odd rows of blocks included, and the first it does not.
     #[test]
     fn winograd_takes_maps_up_to_254_pixels_wide() {
-        let g = same_3x3(1, [1, 3, 254], 2);
-        assert!(winograd::takes(&g) && !winograd::takes(&same_3x3(1, [1, 3, 255], 2)));
+        let g = same(3, 1, [1, 3, 254], 2);
+        assert!(winograd::takes(&g) && !winograd::takes(&same(3, 1, [1, 3, 255], 2)));
         assert_defined(winograd::forward, &g, 16);
     }
 

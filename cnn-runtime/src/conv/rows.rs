@@ -1,6 +1,5 @@
-//! Convolution by kernel rows, for feature maps of 128 pixels or more (every convolution of the
-//! seed network but the last, except the forward passes of conv2 and conv3, which `winograd`
-//! takes): im2col copies each input value `kh x kw` times (5 MB per image
+//! Convolution by kernel rows, for feature maps of 128 pixels or more (the seed network's weight
+//! gradients, and conv1; `winograd` takes the other passes of conv2 to conv4): im2col copies each input value `kh x kw` times (5 MB per image
 //! for the seed's 5x5 kernel over 256 channels, more than the L2 the GEMM packs from); this
 //! copies it `kw` times and lets each kernel row `i` read its patches as a strided view of that
 //! copy, one GEMM per kernel row.

@@ -1,126 +1,375 @@
-//! Winograd's F(2x2, 3x3) for 3x3 stride-1 convolutions (Lavin and Gray, 2015): each 2x2 block
-//! of output pixels from a 4x4 block of input, with 16 multiplications per channel where a
-//! direct convolution takes 36. The input and the weights are transformed into 16 matrices each,
-//! one GEMM per matrix (`[filters, channels] x [channels, blocks]`) multiplies them, and the
-//! inverse transform turns the 16 products into output blocks: 2.25x fewer multiplications than
-//! the GEMMs of kernel rows or im2col, which pace the seed's 3x3 convolutions on the CPU.
+//! Winograd's minimal filtering algorithms F(MxM, RxR) for stride-1 convolutions (Lavin and
+//! Gray, 2015): each MxM block of output pixels from a TxT tile of input, T = M + R - 1, with
+//! T^2 multiplications per channel where a direct convolution takes (MR)^2. The input and the
+//! weights are transformed into T^2 matrices each, one GEMM per matrix (`[filters, channels] x
+//! [channels, blocks]`) multiplies them, and the inverse transform turns the T^2 products into
+//! output blocks. The GEMMs pace the seed's convolutions on the CPU, and these do fewer:
+//! F(2x2, 3x3) 2.25x fewer than kernel rows or im2col, F(2x2, 5x5) 2.78x.
 //!
 //! A group of images at a time (rayon across groups, a single-threaded GEMM inside), as im2col.
+//! The transforms work on [`LANES`] blocks side by side, so that every step is one vector
+//! operation.
+
+use std::array::from_fn;
+use std::marker::PhantomData;
+use std::ops::{Add, Mul, Sub};
 
 use rayon::prelude::*;
 
 use super::kernels::{Geometry, View, matmul};
 
-/// Positions in a transformed 4x4 block: one GEMM each.
-const POSITIONS: usize = 16;
+/// Blocks a transform works on at once: one AVX-512 register of `f32`.
+const LANES: usize = 16;
 
-/// Most blocks across a map (plus one) that [`row_times_b`] takes: maps up to 254 pixels wide.
+/// Most blocks across a map, plus the tile's overhang, that the row buffers hold.
 const MAX_RUN: usize = 128;
 
-/// GEMM columns (blocks of output pixels) a group aims for.
-const COLUMNS: usize = 384;
+/// GEMM columns (blocks of output pixels) a group aims for: few, so that a group's T^2
+/// transformed matrices stay near the core (for the seed's conv4, two images: 3.6 MB of
+/// transformed input; at eight, the transforms took as long as the GEMMs).
+const COLUMNS: usize = 96;
 
-/// Whether this algorithm computes `g`: a 3x3 convolution of stride 1, padded by less than a
-/// kernel, on maps up to 254 pixels wide.
+/// Whether one of these algorithms computes `g`: a 3x3 or 5x5 convolution of stride 1, padded
+/// by less than a kernel, on maps up to 254 pixels wide.
 pub fn takes(g: &Geometry) -> bool {
-    let shape = g.kernel == [3, 3] && g.stride == [1, 1] && g.pad.iter().all(|&p| p < 3);
-    shape && g.out[1] <= 2 * (MAX_RUN - 1)
+    match g.kernel {
+        [3, 3] => F2x3::takes(g),
+        [5, 5] => F2x5::takes(g),
+        _ => false,
+    }
 }
 
 /// Whether it is the faster choice for `g`: where the transforms cost less than the
-/// multiplications they save: 8 channels or more (the seed's first layer has one), more
-/// filters than channels (the transforms' cost follows the channels and the filters, the
-/// GEMMs' their product) and maps of 128 pixels or more (`examples/layer_times.rs` on a 2-core
-/// Zen 4: the seed's conv2 and conv3 forward passes, not their input gradients nor conv5).
+/// multiplications they save: 8 channels or more (the seed's first layer has one) and maps of
+/// 128 pixels or more (measured on a 2-core Zen 4: the seed's conv2, conv3 and conv4, forward
+/// and as input gradients, not conv5's 5x5 maps).
 pub fn suits(g: &Geometry) -> bool {
-    takes(g) && g.channels >= 8 && g.filters > g.channels && g.pixels() >= 128
+    takes(g) && g.channels >= 8 && g.pixels() >= 128
 }
 
-/// Blocks of 2x2 output pixels down and across one feature map.
-fn blocks(g: &Geometry) -> [usize; 2] {
-    [g.out[0].div_ceil(2), g.out[1].div_ceil(2)]
+/// The convolution of `x` with `weight`, plus `bias`; as [`super::kernels::forward`], for the
+/// geometries it [`takes`].
+pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    match g.kernel {
+        [3, 3] => F2x3::forward(g, x, weight, bias),
+        [5, 5] => F2x5::forward(g, x, weight, bias),
+        _ => unreachable!("winograd::forward on a geometry it does not take: {g:?}"),
+    }
 }
 
-/// The distance between two of the 16 matrices, `len` values each: one cache line more than
-/// `len`, so that the 16 values of a block, one per matrix, never share a cache set (with `len`
-/// a multiple of 4 KiB, as for the seed's conv3, they all did).
-fn stride(len: usize) -> usize {
-    len.next_multiple_of(16) + 16
-}
+/// [`LANES`] values, one per block (or kernel), that the transforms add and scale as one.
+#[derive(Clone, Copy)]
+struct Lanes([f32; LANES]);
 
-/// Images per group: about `COLUMNS` blocks, but a group per thread.
-fn group(g: &Geometry) -> usize {
-    let [bh, bw] = blocks(g);
-    let wanted = COLUMNS.div_ceil(bh * bw);
-    let per_thread = g.batch.div_ceil(rayon::current_num_threads());
-    wanted.min(per_thread).max(1)
-}
-
-/// `G w G^T` for every filter and channel, as 16 matrices `[filters, channels]`.
-fn transform_weights(g: &Geometry, weight: &[f32]) -> Vec<f32> {
-    let plane = g.filters * g.channels;
-    let mut out = vec![0.0; POSITIONS * plane];
-    for (fc, w) in weight.chunks_exact(9).enumerate() {
-        let down: [[f32; 4]; 3] = std::array::from_fn(|j| g_times([w[j], w[3 + j], w[6 + j]]));
-        for r in 0..4 {
-            let both = g_times([down[0][r], down[1][r], down[2][r]]);
-            for (s, v) in both.iter().enumerate() {
-                out[(4 * r + s) * plane + fc] = *v;
+impl Lanes {
+    /// The first [`LANES`] values of `s`, zero past its end.
+    #[inline(always)]
+    fn load(s: &[f32]) -> Self {
+        match s.first_chunk() {
+            Some(full) => Lanes(*full),
+            None => {
+                let mut a = [0.0; LANES];
+                a[..s.len()].copy_from_slice(s);
+                Lanes(a)
             }
         }
     }
-    out
+
+    /// Writes all [`LANES`] values to the start of `d`, which must hold them.
+    #[inline(always)]
+    fn store(self, d: &mut [f32]) {
+        *d.first_chunk_mut().expect("room for a whole run of lanes") = self.0;
+    }
 }
 
-/// `G v` for a column of 3: `[v0, (v0 + v1 + v2) / 2, (v0 - v1 + v2) / 2, v2]`.
-fn g_times(v: [f32; 3]) -> [f32; 4] {
-    let half = |x: f32| 0.5 * x;
-    [
-        v[0],
-        half(v[0] + v[1] + v[2]),
-        half(v[0] - v[1] + v[2]),
-        v[2],
-    ]
+impl Add for Lanes {
+    type Output = Self;
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        Lanes(from_fn(|i| self.0[i] + o.0[i]))
+    }
 }
 
-/// Writes `B^T d B` of every 4x4 input block of `images` (a group) into `v`: 16 matrices
-/// `[channels, blocks]`, `width` blocks wide. Blocks start every 2 pixels from the top-left
-/// padding; pixels outside the image are zero. A row of blocks at a time, as whole runs: the
-/// four input rows padded and split into even and odd columns (block `bx` reads columns `2bx`
-/// to `2bx + 3`: even and odd `bx` and `bx + 1`), so that every step below is one operation
-/// over all the row's blocks, which the compiler vectorizes.
-fn transform_input(g: &Geometry, images: &[f32], v: &mut [f32], width: usize) {
-    let [bh, bw] = blocks(g);
-    let plane = g.height * g.width;
-    let matrix = stride(g.channels * width);
-    let padded = 2 * bw + 2;
-    let mut rows = vec![0.0; 4 * padded];
-    let mut across = vec![0.0; POSITIONS * bw];
-    for (n, image) in images.chunks_exact(g.image_len()).enumerate() {
-        for (c, channel) in image.chunks_exact(plane).enumerate() {
-            for by in 0..bh {
-                pad_rows(g, channel, 2 * by, &mut rows, padded);
-                for (row, out) in rows
-                    .chunks_exact(padded)
-                    .zip(across.chunks_exact_mut(4 * bw))
-                {
-                    row_times_b(row, out, bw);
+impl Sub for Lanes {
+    type Output = Self;
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        Lanes(from_fn(|i| self.0[i] - o.0[i]))
+    }
+}
+
+impl Mul<f32> for Lanes {
+    type Output = Self;
+    #[inline(always)]
+    fn mul(self, k: f32) -> Self {
+        Lanes(from_fn(|i| self.0[i] * k))
+    }
+}
+
+/// The three 1-D transforms of F(M, R), T = M + R - 1, applied along both axes of a tile, to
+/// [`LANES`] tiles or kernels at once.
+trait Transforms<const T: usize, const R: usize, const M: usize> {
+    /// `B^T d`: a row or column of an input tile.
+    fn input(d: [Lanes; T]) -> [Lanes; T];
+    /// `G w`: a row or column of a kernel.
+    fn kernel(w: [Lanes; R]) -> [Lanes; T];
+    /// `A^T m`: a row or column of a product, back to output pixels.
+    fn output(m: [Lanes; T]) -> [Lanes; M];
+}
+
+/// F(2, 3) at the points 0, 1, -1 and infinity.
+struct Points2x3;
+
+impl Transforms<4, 3, 2> for Points2x3 {
+    #[inline(always)]
+    fn input([d0, d1, d2, d3]: [Lanes; 4]) -> [Lanes; 4] {
+        [d0 - d2, d1 + d2, d2 - d1, d1 - d3]
+    }
+
+    #[inline(always)]
+    fn kernel([w0, w1, w2]: [Lanes; 3]) -> [Lanes; 4] {
+        let (even, odd) = (w0 + w2, w1);
+        [w0, (even + odd) * 0.5, (even - odd) * 0.5, w2]
+    }
+
+    #[inline(always)]
+    fn output([m0, m1, m2, m3]: [Lanes; 4]) -> [Lanes; 2] {
+        [m0 + m1 + m2, m1 - m2 - m3]
+    }
+}
+
+/// F(2, 5) at the points 0, 1, -1, 2, -2 and infinity (derived as Lavin's `wincnn` does;
+/// checked against the definition by the tests in `kernels`).
+struct Points2x5;
+
+impl Transforms<6, 5, 2> for Points2x5 {
+    #[inline(always)]
+    fn input([d0, d1, d2, d3, d4, d5]: [Lanes; 6]) -> [Lanes; 6] {
+        let (a, b) = (d4 - d2 * 4.0, d3 - d1 * 4.0);
+        let (c, e) = (d4 - d2, (d3 - d1) * 2.0);
+        [
+            d0 * 4.0 - d2 * 5.0 + d4,
+            a + b,
+            a - b,
+            c + e,
+            c - e,
+            d1 * 4.0 - d3 * 5.0 + d5,
+        ]
+    }
+
+    #[inline(always)]
+    fn kernel([w0, w1, w2, w3, w4]: [Lanes; 5]) -> [Lanes; 6] {
+        let (even, odd) = (w0 + w2 + w4, w1 + w3);
+        let (even4, odd4) = (w0 + w2 * 4.0 + w4 * 16.0, w1 * 2.0 + w3 * 8.0);
+        [
+            w0 * 0.25,
+            (even + odd) * (-1.0 / 6.0),
+            (even - odd) * (-1.0 / 6.0),
+            (even4 + odd4) * (1.0 / 24.0),
+            (even4 - odd4) * (1.0 / 24.0),
+            w4,
+        ]
+    }
+
+    #[inline(always)]
+    fn output([m0, m1, m2, m3, m4, m5]: [Lanes; 6]) -> [Lanes; 2] {
+        [m0 + m1 + m2 + m3 + m4, m1 - m2 + (m3 - m4) * 2.0 + m5]
+    }
+}
+
+type F2x3 = Winograd<Points2x3, 4, 3, 2>;
+type F2x5 = Winograd<Points2x5, 6, 5, 2>;
+
+/// Defines `$name`, which runs `$any` compiled for AVX-512 (as `$fast`) where the processor has
+/// it: the crate is built for any x86-64, and the transforms' runs of [`LANES`] values then
+/// spill out of the SSE registers.
+macro_rules! dispatched {
+    ($name:ident, $fast:ident, $any:ident, ($($arg:ident: $ty:ty),*) $(-> $ret:ty)?) => {
+        fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the processor has AVX-512F, all that `$fast` asks for.
+                return unsafe { Self::$fast($($arg),*) };
+            }
+            Self::$any($($arg),*)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f")]
+        fn $fast($($arg: $ty),*) $(-> $ret)? {
+            Self::$any($($arg),*)
+        }
+    };
+}
+
+/// The 2-D algorithm built from the 1-D transforms `W`.
+struct Winograd<W, const T: usize, const R: usize, const M: usize>(PhantomData<W>);
+
+impl<W: Transforms<T, R, M>, const T: usize, const R: usize, const M: usize> Winograd<W, T, R, M> {
+    /// Values of one phase of a padded input row that a tile reads past its block.
+    const OVERHANG: usize = (T - 1) / M;
+
+    fn takes(g: &Geometry) -> bool {
+        let shape = g.kernel == [R, R] && g.stride == [1, 1] && g.pad.iter().all(|&p| p < R);
+        shape && g.out[1].div_ceil(M) + Self::OVERHANG <= MAX_RUN
+    }
+
+    /// Blocks of MxM output pixels down and across one feature map.
+    fn blocks(g: &Geometry) -> [usize; 2] {
+        [g.out[0].div_ceil(M), g.out[1].div_ceil(M)]
+    }
+
+    /// Images per group: about `COLUMNS` blocks, but a group per thread.
+    fn group(g: &Geometry) -> usize {
+        let [bh, bw] = Self::blocks(g);
+        let wanted = COLUMNS.div_ceil(bh * bw);
+        let per_thread = g.batch.div_ceil(rayon::current_num_threads());
+        wanted.min(per_thread).max(1)
+    }
+
+    fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+        debug_assert!(Self::takes(g));
+        let u = Self::transform_weights(g, weight);
+        let plane = stride(g.filters * g.channels);
+        let group = Self::group(g);
+        let [bh, bw] = Self::blocks(g);
+        let threads = g.gemm_threads();
+        let mut out = vec![0.0; g.batch * g.output_len()];
+        let buffers = || {
+            let width = group * bh * bw;
+            (
+                vec![0.0; T * T * stride(g.channels * width)],
+                vec![0.0; T * T * stride(g.filters * width)],
+            )
+        };
+        let task = |(v, m): &mut (Vec<f32>, Vec<f32>), (out, xs): (&mut [f32], &[f32])| {
+            let width = xs.len() / g.image_len() * bh * bw;
+            Self::transform_input(g, xs, v, width);
+            let (vs, ms) = (stride(g.channels * width), stride(g.filters * width));
+            for e in 0..T * T {
+                let lhs = View::rows(&u[e * plane..], g.channels);
+                let rhs = View::rows(&v[e * vs..], width);
+                let dims = [g.filters, width, g.channels];
+                matmul(&mut m[e * ms..], [width, 1], dims, lhs, rhs, false, threads);
+            }
+            Self::transform_output(g, m, width, bias, out);
+        };
+        out.par_chunks_mut(group * g.output_len())
+            .zip(x.par_chunks(group * g.image_len()))
+            .for_each_init(buffers, task);
+        out
+    }
+
+    dispatched!(transform_weights, transform_weights_avx512, transform_weights_any,
+        (g: &Geometry, weight: &[f32]) -> Vec<f32>);
+    dispatched!(transform_input, transform_input_avx512, transform_input_any,
+        (g: &Geometry, images: &[f32], v: &mut [f32], width: usize));
+    dispatched!(transform_output, transform_output_avx512, transform_output_any,
+        (g: &Geometry, m: &[f32], width: usize, bias: Option<&[f32]>, out: &mut [f32]));
+
+    /// `G w G^T` for every filter and channel, as T^2 matrices `[filters, channels]`,
+    /// [`stride`] apart; [`LANES`] kernels at a time.
+    #[inline(always)]
+    fn transform_weights_any(g: &Geometry, weight: &[f32]) -> Vec<f32> {
+        let plane = g.filters * g.channels;
+        let matrix = stride(plane);
+        let mut out = vec![0.0; T * T * matrix];
+        for first in (0..plane).step_by(LANES) {
+            let tap = |i: usize, j: usize| {
+                let at = |l: usize| (first + l) * R * R + i * R + j;
+                Lanes(from_fn(|l| weight.get(at(l)).copied().unwrap_or(0.0)))
+            };
+            let down: [[Lanes; T]; R] = from_fn(|j| W::kernel(from_fn(|i| tap(i, j))));
+            for r in 0..T {
+                let both = W::kernel(from_fn(|j| down[j][r]));
+                for (s, v) in both.into_iter().enumerate() {
+                    v.store(&mut out[(T * r + s) * matrix + first..]);
                 }
-                let column = c * width + (n * bh + by) * bw;
-                let t = |r: usize, s: usize| &across[(4 * r + s) * bw..][..bw];
-                for s in 0..4 {
-                    let (r0, r1, r2, r3) = (t(0, s), t(1, s), t(2, s), t(3, s));
-                    // B^T down the rows: position (q, s) of every block.
-                    let terms = [
-                        (r0, r2, -1.0),
-                        (r1, r2, 1.0),
-                        (r2, r1, -1.0),
-                        (r1, r3, -1.0),
-                    ];
-                    for (q, (a, b, sign)) in terms.into_iter().enumerate() {
-                        let dst = &mut v[(4 * q + s) * matrix + column..][..bw];
-                        for ((d, x), y) in dst.iter_mut().zip(a).zip(b) {
-                            *d = x + sign * y;
+            }
+        }
+        out
+    }
+
+    /// Writes `B^T d B` of every TxT input tile of `images` (a group) into `v`: T^2 matrices
+    /// `[channels, blocks]`, `width` blocks wide, [`stride`] apart. Tiles start every M pixels
+    /// from the top-left padding; pixels outside the image are zero. Each channel of each
+    /// image is first padded and split into M phases ([`Self::split`]), so that a tile's
+    /// column `k` of [`LANES`] blocks side by side is one load; the tile is then transformed
+    /// in registers. Channel by channel, so that a whole run of lanes written past a row of
+    /// blocks is overwritten by the next row.
+    #[inline(always)]
+    fn transform_input_any(g: &Geometry, images: &[f32], v: &mut [f32], width: usize) {
+        let [bh, bw] = Self::blocks(g);
+        let plane = g.height * g.width;
+        let matrix = stride(g.channels * width);
+        let run = bw + Self::OVERHANG + LANES;
+        let mut phases = vec![0.0; (M * bh + T - M) * M * run];
+        for c in 0..g.channels {
+            for (n, image) in images.chunks_exact(g.image_len()).enumerate() {
+                Self::split(g, &image[c * plane..][..plane], &mut phases, run);
+                for by in 0..bh {
+                    let column = c * width + (n * bh + by) * bw;
+                    for first in (0..bw).step_by(LANES) {
+                        let at = |r: usize, k: usize| {
+                            let row = (M * by + r) * M + k % M;
+                            Lanes::load(&phases[row * run + first + k / M..])
+                        };
+                        let across: [[Lanes; T]; T] = from_fn(|r| W::input(from_fn(|k| at(r, k))));
+                        for s in 0..T {
+                            let down = W::input(from_fn(|r| across[r][s]));
+                            for (q, t) in down.into_iter().enumerate() {
+                                t.store(&mut v[(T * q + s) * matrix + column + first..]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Pads `channel` and splits its columns into M phases: padded row `y`'s pixels `M k + p`
+    /// go to `phases[(M y + p) * run + k]`, zero outside the image.
+    #[inline(always)]
+    fn split(g: &Geometry, channel: &[f32], phases: &mut [f32], run: usize) {
+        phases.fill(0.0);
+        let reach = M * (run - LANES);
+        for (y, row) in channel.chunks_exact(g.width).enumerate() {
+            let padded = &mut phases[(y + g.pad[0]) * M * run..][..M * run];
+            for (x, v) in row.iter().enumerate().take(reach.saturating_sub(g.pad[1])) {
+                let at = x + g.pad[1];
+                padded[at % M * run + at / M] = *v;
+            }
+        }
+    }
+
+    /// Turns the T^2 products `m` (`[filters, blocks]` each, [`stride`] apart) into the
+    /// group's output, `A^T m A` per tile, plus `bias`; [`LANES`] blocks of a row at a time.
+    #[inline(always)]
+    fn transform_output_any(
+        g: &Geometry,
+        m: &[f32],
+        width: usize,
+        bias: Option<&[f32]>,
+        out: &mut [f32],
+    ) {
+        let [bh, bw] = Self::blocks(g);
+        let [oh, ow] = g.out;
+        let matrix = stride(g.filters * width);
+        for (n, image) in out.chunks_exact_mut(g.output_len()).enumerate() {
+            for (f, map) in image.chunks_exact_mut(oh * ow).enumerate() {
+                let b = bias.map_or(0.0, |bias| bias[f]);
+                for by in 0..bh {
+                    let column = f * width + (n * bh + by) * bw;
+                    for first in (0..bw).step_by(LANES) {
+                        let at = |e: usize| Lanes::load(&m[e * matrix + column + first..]);
+                        let rows: [[Lanes; M]; T] =
+                            from_fn(|r| W::output(from_fn(|s| at(T * r + s))));
+                        let y: [[Lanes; M]; M] =
+                            from_fn(|col| W::output(from_fn(|r| rows[r][col])));
+                        let lanes = (bw - first).min(LANES);
+                        for a in (0..M).take_while(|a| M * by + a < oh) {
+                            let dst = &mut map[(M * by + a) * ow + M * first..][..ow - M * first];
+                            write_blocks(dst, &y, a, lanes, b);
                         }
                     }
                 }
@@ -129,124 +378,36 @@ fn transform_input(g: &Geometry, images: &[f32], v: &mut [f32], width: usize) {
     }
 }
 
-/// `d B` for every block of one padded input row: `out` gets 4 runs of `bw`, position `s`'s
-/// values of every block.
-fn row_times_b(row: &[f32], out: &mut [f32], bw: usize) {
-    let (mut even, mut odd) = ([0.0; MAX_RUN], [0.0; MAX_RUN]);
-    for (k, pair) in row.chunks_exact(2).enumerate() {
-        (even[k], odd[k]) = (pair[0], pair[1]);
+/// Writes output row `a` of `lanes` blocks, `y[b][a]` holding column `b` of every block, plus
+/// `bias`, to `dst`: the rest of an output row from the first block's first pixel; the row's
+/// last block may be cut.
+#[inline(always)]
+fn write_blocks<const M: usize>(
+    dst: &mut [f32],
+    y: &[[Lanes; M]; M],
+    a: usize,
+    lanes: usize,
+    bias: f32,
+) {
+    let mut blocks = dst.chunks_exact_mut(M);
+    let mut written = 0;
+    for (l, pixels) in (&mut blocks).take(lanes).enumerate() {
+        for (b, p) in pixels.iter_mut().enumerate() {
+            *p = y[b][a].0[l] + bias;
+        }
+        written += 1;
     }
-    let (e0, e1, o0, o1) = (&even[..bw], &even[1..=bw], &odd[..bw], &odd[1..=bw]);
-    let (s0, rest) = out.split_at_mut(bw);
-    let (s1, rest) = rest.split_at_mut(bw);
-    let (s2, s3) = rest.split_at_mut(bw);
-    for bx in 0..bw {
-        s0[bx] = e0[bx] - e1[bx];
-        s1[bx] = o0[bx] + e1[bx];
-        s2[bx] = e1[bx] - o0[bx];
-        s3[bx] = o0[bx] - o1[bx];
-    }
-}
-
-/// Copies the four input rows from `top` (an output row; the padding above is subtracted) into
-/// `rows`, `padded` values each, zero outside the image.
-fn pad_rows(g: &Geometry, channel: &[f32], top: usize, rows: &mut [f32], padded: usize) {
-    for (r, dst) in rows.chunks_exact_mut(padded).enumerate() {
-        dst.fill(0.0);
-        let Some(y) = (top + r).checked_sub(g.pad[0]).filter(|&y| y < g.height) else {
-            continue;
-        };
-        let src = &channel[y * g.width..][..g.width];
-        // Column x of the image lands at x + pad, as far as the blocks reach.
-        let room = (padded - g.pad[1]).min(g.width);
-        dst[g.pad[1]..][..room].copy_from_slice(&src[..room]);
-    }
-}
-
-/// Turns the 16 products `m` (`[filters, blocks]` each) into the group's output, `A^T m A`
-/// per block, plus `bias`; a row of blocks at a time, each step one operation over the row's
-/// blocks (as [`transform_input`]).
-fn transform_output(g: &Geometry, m: &[f32], width: usize, bias: Option<&[f32]>, out: &mut [f32]) {
-    let [bh, bw] = blocks(g);
-    let [oh, ow] = g.out;
-    let matrix = stride(g.filters * width);
-    let mut y = vec![0.0; 4 * bw];
-    for (n, image) in out.chunks_exact_mut(g.output_len()).enumerate() {
-        for (f, map) in image.chunks_exact_mut(oh * ow).enumerate() {
-            let b = bias.map_or(0.0, |bias| bias[f]);
-            for by in 0..bh {
-                let column = f * width + (n * bh + by) * bw;
-                let run = |e: usize| &m[e * matrix + column..][..bw];
-                let runs: [&[f32]; POSITIONS] = std::array::from_fn(run);
-                blocks_times_a(&runs, &mut y, bw);
-                for a in 0..2 {
-                    let oy = 2 * by + a;
-                    if oy >= oh {
-                        continue;
-                    }
-                    let (left, right) = (&y[2 * a * bw..][..bw], &y[(2 * a + 1) * bw..][..bw]);
-                    let dst = &mut map[oy * ow..][..ow];
-                    let mut pairs = dst.chunks_exact_mut(2);
-                    for ((pair, l), r) in (&mut pairs).zip(left).zip(right) {
-                        (pair[0], pair[1]) = (l + b, r + b);
-                    }
-                    if let [last] = pairs.into_remainder() {
-                        *last = left[bw - 1] + b;
-                    }
-                }
-            }
+    if written < lanes {
+        for (b, p) in blocks.into_remainder().iter_mut().enumerate() {
+            *p = y[b][a].0[written] + bias;
         }
     }
 }
 
-/// `A^T m A` for a row of blocks: `runs[4r + s]` holds position `(r, s)` of every block; `y`
-/// gets 4 runs, output pixels `(0, 0)`, `(0, 1)`, `(1, 0)` and `(1, 1)` of every block.
-fn blocks_times_a(runs: &[&[f32]; POSITIONS], y: &mut [f32], bw: usize) {
-    let (y00, rest) = y.split_at_mut(bw);
-    let (y01, rest) = rest.split_at_mut(bw);
-    let (y10, y11) = rest.split_at_mut(bw);
-    let m = |e: usize| &runs[e][..bw];
-    let [m0, m1, m2, m3] = [0, 4, 8, 12].map(|r| [m(r), m(r + 1), m(r + 2), m(r + 3)]);
-    for bx in 0..bw {
-        // A^T down the rows, then A along them.
-        let top: [f32; 4] = std::array::from_fn(|s| m0[s][bx] + m1[s][bx] + m2[s][bx]);
-        let bottom: [f32; 4] = std::array::from_fn(|s| m1[s][bx] - m2[s][bx] - m3[s][bx]);
-        y00[bx] = top[0] + top[1] + top[2];
-        y01[bx] = top[1] - top[2] - top[3];
-        y10[bx] = bottom[0] + bottom[1] + bottom[2];
-        y11[bx] = bottom[1] - bottom[2] - bottom[3];
-    }
-}
-
-/// The convolution of `x` with `weight`, plus `bias`; as [`super::kernels::forward`], for the
-/// geometries it [`takes`].
-pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
-    debug_assert!(takes(g));
-    let u = transform_weights(g, weight);
-    let group = group(g);
-    let [bh, bw] = blocks(g);
-    let threads = g.gemm_threads();
-    let mut out = vec![0.0; g.batch * g.output_len()];
-    let buffers = || {
-        let width = group * bh * bw;
-        (
-            vec![0.0; POSITIONS * stride(g.channels * width)],
-            vec![0.0; POSITIONS * stride(g.filters * width)],
-        )
-    };
-    let task = |(v, m): &mut (Vec<f32>, Vec<f32>), (out, xs): (&mut [f32], &[f32])| {
-        let width = xs.len() / g.image_len() * bh * bw;
-        transform_input(g, xs, v, width);
-        let (vs, ms) = (stride(g.channels * width), stride(g.filters * width));
-        for (e, u) in u.chunks_exact(g.filters * g.channels).enumerate() {
-            let (lhs, rhs) = (View::rows(u, g.channels), View::rows(&v[e * vs..], width));
-            let dims = [g.filters, width, g.channels];
-            matmul(&mut m[e * ms..], [width, 1], dims, lhs, rhs, false, threads);
-        }
-        transform_output(g, m, width, bias, out);
-    };
-    out.par_chunks_mut(group * g.output_len())
-        .zip(x.par_chunks(group * g.image_len()))
-        .for_each_init(buffers, task);
-    out
+/// The distance between two of the T^2 matrices of `len` values each: whole runs of lanes,
+/// plus one to spare for a run written past the last row, plus a cache line so that the T^2
+/// values of a tile, one per matrix, never share a cache set (with `len` a multiple of 4 KiB,
+/// as for the seed's conv3, they all did).
+fn stride(len: usize) -> usize {
+    len.next_multiple_of(LANES) + LANES + 16
 }
