@@ -426,10 +426,11 @@ fn add(sum: &mut [f32], other: &[f32]) {
     sum.iter_mut().zip(other).for_each(|(s, o)| *s += o);
 }
 
-/// The gradients of a convolution given the gradient `grad` of its output, by kernel rows
-/// where that suits `g`, else by im2col; for stride 1 and maps large enough for kernel rows or
-/// Winograd's algorithms, the input gradient as the forward convolution of `grad` that
-/// `transposed` describes.
+/// The gradients of a convolution given the gradient `grad` of its output: the weight gradient
+/// by Winograd's algorithms where they suit `g`; the rest by kernel rows where that suits `g`,
+/// else by im2col; for stride 1 and maps large enough for kernel rows or Winograd's
+/// algorithms, the input gradient as the forward convolution of `grad` that `transposed`
+/// describes.
 pub fn backward(
     g: &Geometry,
     x: &[f32],
@@ -438,8 +439,10 @@ pub fn backward(
     wanted: Wanted,
 ) -> Gradients {
     let as_forward = transposed(g).filter(|t| wanted.x && (rows::suits(t) || winograd::suits(t)));
+    let by_winograd = wanted.weight && winograd::suits(g);
     let rest = Wanted {
         x: wanted.x && as_forward.is_none(),
+        weight: wanted.weight && !by_winograd,
         ..wanted
     };
     let mut grads = if rows::suits(g) {
@@ -449,6 +452,9 @@ pub fn backward(
     };
     if let Some(t) = as_forward {
         grads.x = Some(forward(&t, grad, &rotated(g, weight), None));
+    }
+    if by_winograd {
+        grads.weight = Some(winograd::weight_gradient(g, x, grad));
     }
     grads
 }
@@ -670,10 +676,33 @@ mod tests {
                 all.push((rows::forward as Forward, rows::backward as Backward, g));
             }
             if winograd::takes(&g) {
-                all.push((winograd::forward as Forward, backward as Backward, g));
+                all.push((
+                    winograd::forward as Forward,
+                    winograd_backward as Backward,
+                    g,
+                ));
             }
         }
         all
+    }
+
+    /// [`backward`], with the weight gradient by Winograd's algorithms.
+    fn winograd_backward(
+        g: &Geometry,
+        x: &[f32],
+        w: &[f32],
+        grad: &[f32],
+        wanted: Wanted,
+    ) -> Gradients {
+        let rest = Wanted {
+            weight: false,
+            ..wanted
+        };
+        let weight = wanted.weight.then(|| winograd::weight_gradient(g, x, grad));
+        Gradients {
+            weight,
+            ..backward(g, x, w, grad, rest)
+        }
     }
 
     /// A `k`x`k` stride-1 convolution padded by `k / 2` (SAME), `[channels, height, width]`
@@ -706,8 +735,8 @@ mod tests {
     }
 
     /// Where Winograd's algorithms suit a geometry (the geometries above are too small), its
-    /// forward pass matches the definition, and so does its input gradient, which runs forward
-    /// through them too.
+    /// forward pass matches the definition, and so do the gradients [`backward`] takes through
+    /// them: the input gradient, run forward, and the weight gradient.
     #[test]
     fn winograd_where_it_suits_matches_the_definition() {
         for k in [3, 5] {
@@ -720,16 +749,25 @@ mod tests {
                 values(g.filters * g.patch_len(), 15),
             );
             let grad = values(g.batch * g.output_len(), 16);
-            let input = |backward: Backward| {
-                let wanted = Wanted {
-                    x: true,
-                    weight: false,
-                    bias: false,
-                };
-                backward(&g, &x, &w, &grad, wanted).x.unwrap()
+            let all = Wanted {
+                x: true,
+                weight: true,
+                bias: true,
             };
-            // im2col's input gradient is checked against the definition above.
-            close(&input(backward), &input(im2col_backward));
+            let (got, im2col) = (
+                backward(&g, &x, &w, &grad, all),
+                im2col_backward(&g, &x, &w, &grad, all),
+            );
+            // im2col's gradients are checked against the definition above.
+            close(got.x.as_deref().unwrap(), im2col.x.as_deref().unwrap());
+            close(
+                got.weight.as_deref().unwrap(),
+                im2col.weight.as_deref().unwrap(),
+            );
+            close(
+                got.bias.as_deref().unwrap(),
+                im2col.bias.as_deref().unwrap(),
+            );
         }
         assert!(!winograd::suits(&same(3, 3, [7, 12, 11], 8)));
         assert!(!winograd::suits(&same(5, 3, [8, 11, 11], 8)));
@@ -812,10 +850,18 @@ mod tests {
     /// and then, and training runs with one seed drifted apart).
     #[test]
     fn gradients_do_not_depend_on_thread_timing() {
-        let g = Geometry {
+        let small = Geometry {
             batch: 24,
             ..geometries()[0]
         };
+        // One that Winograd's algorithm suits, with more groups than threads.
+        let large = same(3, 24, [8, 12, 11], 9);
+        for g in [small, large] {
+            same_gradients_however_threads_steal(&g);
+        }
+    }
+
+    fn same_gradients_however_threads_steal(g: &Geometry) {
         let x = values(g.batch * g.image_len(), 10);
         let w = values(g.filters * g.patch_len(), 11);
         let grad = values(g.batch * g.output_len(), 12);
@@ -829,13 +875,13 @@ mod tests {
             .build()
             .unwrap();
         for backward in [backward as Backward, im2col_backward, rows::backward] {
-            let first = pool.install(|| backward(&g, &x, &w, &grad, all));
+            let first = pool.install(|| backward(g, &x, &w, &grad, all));
             // Several at once on the same threads, so that each one's tasks get stolen
             // differently.
             let runs: Vec<Gradients> = pool.install(|| {
                 (0..32)
                     .into_par_iter()
-                    .map(|_| backward(&g, &x, &w, &grad, all))
+                    .map(|_| backward(g, &x, &w, &grad, all))
                     .collect()
             });
             for again in runs {

@@ -57,8 +57,19 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) ->
     }
 }
 
+/// The gradient of the convolution's weights given the gradient `grad` of its output, for the
+/// geometries it [`takes`]: the adjoint of [`forward`], `G^T (sum over blocks of (A dY A^T)
+/// (B^T d B)^T) G`, one GEMM per transformed position as deep as the batch has blocks.
+pub fn weight_gradient(g: &Geometry, x: &[f32], grad: &[f32]) -> Vec<f32> {
+    match g.kernel {
+        [3, 3] => F2x3::weight_gradient(g, x, grad),
+        [5, 5] => F2x5::weight_gradient(g, x, grad),
+        _ => unreachable!("winograd::weight_gradient on a geometry it does not take: {g:?}"),
+    }
+}
+
 /// [`LANES`] values, one per block (or kernel), that the transforms add and scale as one.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Lanes([f32; LANES]);
 
 impl Lanes {
@@ -115,6 +126,10 @@ trait Transforms<const T: usize, const R: usize, const M: usize> {
     fn kernel(w: [Lanes; R]) -> [Lanes; T];
     /// `A^T m`: a row or column of a product, back to output pixels.
     fn output(m: [Lanes; T]) -> [Lanes; M];
+    /// `A y`, the adjoint of [`Self::output`]: a row or column of an output gradient's block.
+    fn output_adjoint(y: [Lanes; M]) -> [Lanes; T];
+    /// `G^T u`, the adjoint of [`Self::kernel`]: back to a row or column of a kernel.
+    fn kernel_adjoint(u: [Lanes; T]) -> [Lanes; R];
 }
 
 /// F(2, 3) at the points 0, 1, -1 and infinity.
@@ -135,6 +150,17 @@ impl Transforms<4, 3, 2> for Points2x3 {
     #[inline(always)]
     fn output([m0, m1, m2, m3]: [Lanes; 4]) -> [Lanes; 2] {
         [m0 + m1 + m2, m1 - m2 - m3]
+    }
+
+    #[inline(always)]
+    fn output_adjoint([y0, y1]: [Lanes; 2]) -> [Lanes; 4] {
+        [y0, y0 + y1, y0 - y1, Lanes::default() - y1]
+    }
+
+    #[inline(always)]
+    fn kernel_adjoint([u0, u1, u2, u3]: [Lanes; 4]) -> [Lanes; 3] {
+        let (p, q) = ((u1 + u2) * 0.5, (u1 - u2) * 0.5);
+        [u0 + p, q, p + u3]
     }
 }
 
@@ -174,6 +200,25 @@ impl Transforms<6, 5, 2> for Points2x5 {
     #[inline(always)]
     fn output([m0, m1, m2, m3, m4, m5]: [Lanes; 6]) -> [Lanes; 2] {
         [m0 + m1 + m2 + m3 + m4, m1 - m2 + (m3 - m4) * 2.0 + m5]
+    }
+
+    #[inline(always)]
+    fn output_adjoint([y0, y1]: [Lanes; 2]) -> [Lanes; 6] {
+        let twice = y1 * 2.0;
+        [y0, y0 + y1, y0 - y1, y0 + twice, y0 - twice, y1]
+    }
+
+    #[inline(always)]
+    fn kernel_adjoint([u0, u1, u2, u3, u4, u5]: [Lanes; 6]) -> [Lanes; 5] {
+        let (p, q) = ((u1 + u2) * (-1.0 / 6.0), (u1 - u2) * (-1.0 / 6.0));
+        let (big, small) = (u3 + u4, u3 - u4);
+        [
+            u0 * 0.25 + p + big * (1.0 / 24.0),
+            q + small * (1.0 / 12.0),
+            p + big * (1.0 / 6.0),
+            q + small * (1.0 / 3.0),
+            p + big * (2.0 / 3.0) + u5,
+        ]
     }
 }
 
@@ -260,12 +305,125 @@ impl<W: Transforms<T, R, M>, const T: usize, const R: usize, const M: usize> Win
         out
     }
 
+    fn weight_gradient(g: &Geometry, x: &[f32], grad: &[f32]) -> Vec<f32> {
+        debug_assert!(Self::takes(g));
+        let group = Self::group(g);
+        let [bh, bw] = Self::blocks(g);
+        let plane = stride(g.filters * g.channels);
+        let threads = g.gemm_threads();
+        let groups = g.batch.div_ceil(group);
+        let per_thread = groups.div_ceil(rayon::current_num_threads());
+        // A fixed run of groups per thread, their sums added in order (as `kernels::by_groups`),
+        // so that runs with one seed give the same gradients.
+        let run = |first: usize| {
+            let most = group * bh * bw;
+            let mut v = vec![0.0; T * T * stride(g.channels * most)];
+            let mut z = vec![0.0; T * T * stride(g.filters * most)];
+            let mut sum = vec![0.0; T * T * plane];
+            for k in first..(first + per_thread).min(groups) {
+                let images = k * group..((k + 1) * group).min(g.batch);
+                let width = images.len() * bh * bw;
+                let xs = &x[images.start * g.image_len()..images.end * g.image_len()];
+                let ys = &grad[images.start * g.output_len()..images.end * g.output_len()];
+                Self::transform_input(g, xs, &mut v, width);
+                Self::transform_grad(g, ys, &mut z, width);
+                let (vs, zs) = (stride(g.channels * width), stride(g.filters * width));
+                for e in 0..T * T {
+                    let (lhs, rhs) = (
+                        View::rows(&z[e * zs..], width),
+                        View::transposed(&v[e * vs..], width),
+                    );
+                    let dims = [g.filters, g.channels, width];
+                    matmul(
+                        &mut sum[e * plane..],
+                        [g.channels, 1],
+                        dims,
+                        lhs,
+                        rhs,
+                        true,
+                        threads,
+                    );
+                }
+            }
+            sum
+        };
+        let firsts: Vec<usize> = (0..groups).step_by(per_thread.max(1)).collect();
+        let sums: Vec<Vec<f32>> = firsts.into_par_iter().map(run).collect();
+        let sum = sums.into_iter().reduce(|mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+            a
+        });
+        Self::weights_adjoint(g, &sum.unwrap_or_else(|| vec![0.0; T * T * plane]))
+    }
+
     dispatched!(transform_weights, transform_weights_avx512, transform_weights_any,
         (g: &Geometry, weight: &[f32]) -> Vec<f32>);
     dispatched!(transform_input, transform_input_avx512, transform_input_any,
         (g: &Geometry, images: &[f32], v: &mut [f32], width: usize));
     dispatched!(transform_output, transform_output_avx512, transform_output_any,
         (g: &Geometry, m: &[f32], width: usize, bias: Option<&[f32]>, out: &mut [f32]));
+    dispatched!(transform_grad, transform_grad_avx512, transform_grad_any,
+        (g: &Geometry, grad: &[f32], z: &mut [f32], width: usize));
+    dispatched!(weights_adjoint, weights_adjoint_avx512, weights_adjoint_any,
+        (g: &Geometry, u: &[f32]) -> Vec<f32>);
+
+    /// `G^T u G` for the T^2 matrices `u` (`[filters, channels]`, [`stride`] apart): the
+    /// weights' gradient from the gradient of their transform, `[filters, channels, R, R]`;
+    /// [`LANES`] kernels at a time.
+    #[inline(always)]
+    fn weights_adjoint_any(g: &Geometry, u: &[f32]) -> Vec<f32> {
+        let plane = g.filters * g.channels;
+        let matrix = stride(plane);
+        let mut out = vec![0.0; plane * R * R];
+        for first in (0..plane).step_by(LANES) {
+            let at = |e: usize| Lanes::load(&u[e * matrix + first..]);
+            let across: [[Lanes; R]; T] =
+                from_fn(|r| W::kernel_adjoint(from_fn(|s| at(T * r + s))));
+            for j in 0..R {
+                let down = W::kernel_adjoint(from_fn(|r| across[r][j]));
+                for (i, d) in down.iter().enumerate() {
+                    let kernels = out[first * R * R..].chunks_exact_mut(R * R);
+                    for (kernel, v) in kernels.zip(d.0) {
+                        kernel[i * R + j] = v;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Writes `A dY A^T` of every MxM block of the output gradient `grad` (a group's) into
+    /// `z`: T^2 matrices `[filters, blocks]`, `width` blocks wide, [`stride`] apart, as
+    /// [`Self::transform_input`] writes the input's; blocks past the map's edge read zeros.
+    #[inline(always)]
+    fn transform_grad_any(g: &Geometry, grad: &[f32], z: &mut [f32], width: usize) {
+        let [bh, bw] = Self::blocks(g);
+        let matrix = stride(g.filters * width);
+        let run = bw + LANES;
+        let mut phases = vec![0.0; M * bh * M * run];
+        for f in 0..g.filters {
+            for (n, image) in grad.chunks_exact(g.output_len()).enumerate() {
+                let map = &image[f * g.pixels()..][..g.pixels()];
+                Self::split(map, g.out[1], [0, 0], &mut phases, run);
+                for by in 0..bh {
+                    let column = f * width + (n * bh + by) * bw;
+                    for first in (0..bw).step_by(LANES) {
+                        let at = |a: usize, b: usize| {
+                            Lanes::load(&phases[((M * by + a) * M + b) * run + first..])
+                        };
+                        let across: [[Lanes; T]; M] =
+                            from_fn(|a| W::output_adjoint(from_fn(|b| at(a, b))));
+                        for s in 0..T {
+                            let down = W::output_adjoint(from_fn(|a| across[a][s]));
+                            for (r, t) in down.into_iter().enumerate() {
+                                t.store(&mut z[(T * r + s) * matrix + column + first..]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     /// `G w G^T` for every filter and channel, as T^2 matrices `[filters, channels]`,
     /// [`stride`] apart; [`LANES`] kernels at a time.
@@ -306,7 +464,13 @@ impl<W: Transforms<T, R, M>, const T: usize, const R: usize, const M: usize> Win
         let mut phases = vec![0.0; (M * bh + T - M) * M * run];
         for c in 0..g.channels {
             for (n, image) in images.chunks_exact(g.image_len()).enumerate() {
-                Self::split(g, &image[c * plane..][..plane], &mut phases, run);
+                Self::split(
+                    &image[c * plane..][..plane],
+                    g.width,
+                    g.pad,
+                    &mut phases,
+                    run,
+                );
                 for by in 0..bh {
                     let column = c * width + (n * bh + by) * bw;
                     for first in (0..bw).step_by(LANES) {
@@ -327,16 +491,17 @@ impl<W: Transforms<T, R, M>, const T: usize, const R: usize, const M: usize> Win
         }
     }
 
-    /// Pads `channel` and splits its columns into M phases: padded row `y`'s pixels `M k + p`
-    /// go to `phases[(M y + p) * run + k]`, zero outside the image.
+    /// Pads a feature map `width` pixels wide by `pad` (above, left) and splits its columns
+    /// into M phases: padded row `y`'s pixels `M k + p` go to `phases[(M y + p) * run + k]`,
+    /// zero outside the map.
     #[inline(always)]
-    fn split(g: &Geometry, channel: &[f32], phases: &mut [f32], run: usize) {
+    fn split(map: &[f32], width: usize, pad: [usize; 2], phases: &mut [f32], run: usize) {
         phases.fill(0.0);
         let reach = M * (run - LANES);
-        for (y, row) in channel.chunks_exact(g.width).enumerate() {
-            let padded = &mut phases[(y + g.pad[0]) * M * run..][..M * run];
-            for (x, v) in row.iter().enumerate().take(reach.saturating_sub(g.pad[1])) {
-                let at = x + g.pad[1];
+        for (y, row) in map.chunks_exact(width).enumerate() {
+            let padded = &mut phases[(y + pad[0]) * M * run..][..M * run];
+            for (x, v) in row.iter().enumerate().take(reach.saturating_sub(pad[1])) {
+                let at = x + pad[1];
                 padded[at % M * run + at / M] = *v;
             }
         }
