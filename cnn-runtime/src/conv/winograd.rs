@@ -11,8 +11,9 @@
 //! operation.
 
 use std::array::from_fn;
+use std::cell::RefCell;
 use std::marker::PhantomData;
-use std::ops::{Add, Mul, Sub};
+use std::ops::{Add, Deref, DerefMut, Mul, Sub};
 
 use rayon::prelude::*;
 
@@ -66,6 +67,59 @@ pub fn weight_gradient(g: &Geometry, x: &[f32], grad: &[f32]) -> Vec<f32> {
         [3, 3] => F2x3::weight_gradient(g, x, grad),
         [5, 5] => F2x5::weight_gradient(g, x, grad),
         _ => unreachable!("winograd::weight_gradient on a geometry it does not take: {g:?}"),
+    }
+}
+
+thread_local! {
+    /// Buffers [`Scratch`] keeps for the thread's next convolution.
+    static POOL: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Work space of at least the length asked for, with no values promised, kept by the thread
+/// from one convolution to the next: a fresh buffer of a few megabytes per task came from the
+/// operating system each time, and its page faults and zeroing took 6% of a training step.
+struct Scratch {
+    buffer: Vec<f32>,
+    len: usize,
+}
+
+impl Scratch {
+    fn new(len: usize) -> Self {
+        let mut buffer = POOL.with_borrow_mut(Vec::pop).unwrap_or_default();
+        if buffer.len() < len {
+            buffer.resize(len, 0.0);
+        }
+        Scratch { buffer, len }
+    }
+}
+
+/// Most buffers a thread keeps: as many as a task uses at once (the weight gradient's
+/// transformed input, output gradient and sum, and the transformed weights). A thread that
+/// frees buffers others took, as the one adding up the weight gradient's sums, would otherwise
+/// keep more at every call.
+const KEPT: usize = 4;
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let buffer = std::mem::take(&mut self.buffer);
+        POOL.with_borrow_mut(|pool| {
+            if pool.len() < KEPT {
+                pool.push(buffer);
+            }
+        });
+    }
+}
+
+impl Deref for Scratch {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.buffer[..self.len]
+    }
+}
+
+impl DerefMut for Scratch {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        &mut self.buffer[..self.len]
     }
 }
 
@@ -290,8 +344,9 @@ impl<W: Transforms<T, R, M>, const T: usize, const R: usize, const M: usize> Win
 
     fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
         debug_assert!(Self::takes(g));
-        let u = Self::transform_weights(g, weight);
         let plane = stride(g.filters * g.channels);
+        let mut u = Scratch::new(T * T * plane);
+        Self::transform_weights(g, weight, &mut u);
         let group = Self::group(g);
         let [bh, bw] = Self::blocks(g);
         let threads = g.gemm_threads();
@@ -299,11 +354,11 @@ impl<W: Transforms<T, R, M>, const T: usize, const R: usize, const M: usize> Win
         let buffers = || {
             let width = group * bh * bw;
             (
-                vec![0.0; T * T * stride(g.channels * width)],
-                vec![0.0; T * T * stride(g.filters * width)],
+                Scratch::new(T * T * stride(g.channels * width)),
+                Scratch::new(T * T * stride(g.filters * width)),
             )
         };
-        let task = |(v, m): &mut (Vec<f32>, Vec<f32>), (out, xs): (&mut [f32], &[f32])| {
+        let task = |(v, m): &mut (Scratch, Scratch), (out, xs): (&mut [f32], &[f32])| {
             let width = xs.len() / g.image_len() * bh * bw;
             Self::transform_input(g, xs, v, width);
             let (vs, ms) = (stride(g.channels * width), stride(g.filters * width));
@@ -333,9 +388,10 @@ impl<W: Transforms<T, R, M>, const T: usize, const R: usize, const M: usize> Win
         // so that runs with one seed give the same gradients.
         let run = |first: usize| {
             let most = group * bh * bw;
-            let mut v = vec![0.0; T * T * stride(g.channels * most)];
-            let mut z = vec![0.0; T * T * stride(g.filters * most)];
-            let mut sum = vec![0.0; T * T * plane];
+            let mut v = Scratch::new(T * T * stride(g.channels * most));
+            let mut z = Scratch::new(T * T * stride(g.filters * most));
+            let mut sum = Scratch::new(T * T * plane);
+            sum.fill(0.0);
             for k in first..(first + per_thread).min(groups) {
                 let images = k * group..((k + 1) * group).min(g.batch);
                 let width = images.len() * bh * bw;
@@ -364,16 +420,19 @@ impl<W: Transforms<T, R, M>, const T: usize, const R: usize, const M: usize> Win
             sum
         };
         let firsts: Vec<usize> = (0..groups).step_by(per_thread.max(1)).collect();
-        let sums: Vec<Vec<f32>> = firsts.into_par_iter().map(run).collect();
+        let sums: Vec<Scratch> = firsts.into_par_iter().map(run).collect();
         let sum = sums.into_iter().reduce(|mut a, b| {
-            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+            a.iter_mut().zip(b.iter()).for_each(|(a, b)| *a += b);
             a
         });
-        Self::weights_adjoint(g, &sum.unwrap_or_else(|| vec![0.0; T * T * plane]))
+        match sum {
+            Some(sum) => Self::weights_adjoint(g, &sum),
+            None => vec![0.0; g.filters * g.patch_len()],
+        }
     }
 
     dispatched!(transform_weights, [transform_weights_avx512, transform_weights_avx2], transform_weights_any,
-        (g: &Geometry, weight: &[f32]) -> Vec<f32>);
+        (g: &Geometry, weight: &[f32], u: &mut [f32]));
     dispatched!(transform_input, [transform_input_avx512, transform_input_avx2], transform_input_any,
         (g: &Geometry, images: &[f32], v: &mut [f32], width: usize));
     dispatched!(transform_output, [transform_output_avx512, transform_output_avx2], transform_output_any,
@@ -441,13 +500,12 @@ impl<W: Transforms<T, R, M>, const T: usize, const R: usize, const M: usize> Win
         }
     }
 
-    /// `G w G^T` for every filter and channel, as T^2 matrices `[filters, channels]`,
-    /// [`stride`] apart; [`LANES`] kernels at a time.
+    /// Writes `G w G^T` for every filter and channel into `out`: T^2 matrices `[filters,
+    /// channels]`, [`stride`] apart; [`LANES`] kernels at a time.
     #[inline(always)]
-    fn transform_weights_any(g: &Geometry, weight: &[f32]) -> Vec<f32> {
+    fn transform_weights_any(g: &Geometry, weight: &[f32], out: &mut [f32]) {
         let plane = g.filters * g.channels;
         let matrix = stride(plane);
-        let mut out = vec![0.0; T * T * matrix];
         for first in (0..plane).step_by(LANES) {
             let tap = |i: usize, j: usize| {
                 let at = |l: usize| (first + l) * R * R + i * R + j;
@@ -461,7 +519,6 @@ impl<W: Transforms<T, R, M>, const T: usize, const R: usize, const M: usize> Win
                 }
             }
         }
-        out
     }
 
     /// Writes `B^T d B` of every TxT input tile of `images` (a group) into `v`: T^2 matrices
@@ -622,11 +679,12 @@ mod tests {
         let mut out = vec![0.0; g.batch * g.output_len()];
         // SAFETY (AVX builds): the caller checks that the processor has their features.
         unsafe {
-            let u = match build {
-                0 => A::<W, T, R, M>::transform_weights_any(g, &w),
-                1 => A::<W, T, R, M>::transform_weights_avx2(g, &w),
-                _ => A::<W, T, R, M>::transform_weights_avx512(g, &w),
-            };
+            let mut u = vec![0.0; T * T * stride(g.filters * g.channels)];
+            match build {
+                0 => A::<W, T, R, M>::transform_weights_any(g, &w, &mut u),
+                1 => A::<W, T, R, M>::transform_weights_avx2(g, &w, &mut u),
+                _ => A::<W, T, R, M>::transform_weights_avx512(g, &w, &mut u),
+            }
             match build {
                 0 => A::<W, T, R, M>::transform_input_any(g, &x, &mut v, width),
                 1 => A::<W, T, R, M>::transform_input_avx2(g, &x, &mut v, width),
