@@ -650,10 +650,24 @@ fn stride(len: usize) -> usize {
     len.next_multiple_of(LANES) + LANES + 16
 }
 
-#[cfg(all(test, target_arch = "x86_64"))]
+#[cfg(test)]
 mod tests {
     use super::*;
 
+    #[test]
+    fn scratch_reuses_what_the_thread_freed_and_keeps_a_few() {
+        let first = Scratch::new(1000);
+        let at = first.buffer.as_ptr();
+        drop(first);
+        let again = Scratch::new(500);
+        assert_eq!((again.buffer.as_ptr(), again.len()), (at, 500));
+        drop(again);
+        let many: Vec<Scratch> = (0..KEPT + 3).map(|_| Scratch::new(10)).collect();
+        drop(many);
+        assert_eq!(POOL.with_borrow(Vec::len), KEPT);
+    }
+
+    #[cfg(target_arch = "x86_64")]
     fn values(n: usize, seed: u32) -> Vec<f32> {
         (0..n as u32)
             .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
@@ -661,6 +675,7 @@ mod tests {
     }
 
     /// Every transform of one algorithm, on one group of `g`'s whole batch, by `build`.
+    #[cfg(target_arch = "x86_64")]
     fn transforms<W: Transforms<T, R, M>, const T: usize, const R: usize, const M: usize>(
         g: &Geometry,
         build: usize,
@@ -713,6 +728,7 @@ mod tests {
     /// The builds for AVX-512 and AVX2 compute what the plain one does, to the bit (the tests
     /// of `kernels` check the one this processor runs against the definition).
     #[test]
+    #[cfg(target_arch = "x86_64")]
     fn every_build_of_the_transforms_agrees() {
         use std::arch::is_x86_feature_detected as has;
         let builds = [true, has!("avx2"), has!("avx512f") && has!("avx512vl")];
