@@ -23,16 +23,13 @@ use super::kernels::{Geometry, View, matmul};
 /// them empty on the seed's 14x14 maps, 7 blocks across, and made its conv4 about 20% slower.)
 const LANES: usize = 8;
 
-/// Most blocks across a map, plus the tile's overhang, that the row buffers hold.
-const MAX_RUN: usize = 128;
-
 /// GEMM columns (blocks of output pixels) a group aims for: few, so that a group's T^2
 /// transformed matrices stay near the core (for the seed's conv4, two images: 3.6 MB of
 /// transformed input; at eight, the transforms took as long as the GEMMs).
 const COLUMNS: usize = 96;
 
 /// Whether one of these algorithms computes `g`: a 3x3 or 5x5 convolution of stride 1, padded
-/// by less than a kernel, on maps up to 254 pixels wide.
+/// by less than a kernel.
 pub fn takes(g: &Geometry) -> bool {
     match g.kernel {
         [3, 3] => F2x3::takes(g),
@@ -325,8 +322,7 @@ impl<W: Transforms<T, R, M>, const T: usize, const R: usize, const M: usize> Win
     const OVERHANG: usize = (T - 1) / M;
 
     fn takes(g: &Geometry) -> bool {
-        let shape = g.kernel == [R, R] && g.stride == [1, 1] && g.pad.iter().all(|&p| p < R);
-        shape && g.out[1].div_ceil(M) + Self::OVERHANG <= MAX_RUN
+        g.kernel == [R, R] && g.stride == [1, 1] && g.pad.iter().all(|&p| p < R)
     }
 
     /// Blocks of MxM output pixels down and across one feature map.
