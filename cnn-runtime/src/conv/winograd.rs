@@ -4,7 +4,9 @@
 //! weights are transformed into T^2 matrices each, one GEMM per matrix (`[filters, channels] x
 //! [channels, blocks]`) multiplies them, and the inverse transform turns the T^2 products into
 //! output blocks. The GEMMs pace the seed's convolutions on the CPU, and these do fewer:
-//! F(2x2, 3x3) 2.25x fewer than kernel rows or im2col, F(2x2, 5x5) 2.78x.
+//! F(2x2, 3x3) 2.25x fewer than kernel rows or im2col, F(2x2, 5x5) 2.78x. The weight gradient
+//! is the adjoint of the same computation ([`weight_gradient`]); the input gradient is a forward
+//! convolution (`kernels::backward`).
 //!
 //! A group of images at a time (rayon across groups, a single-threaded GEMM inside), as im2col.
 //! The transforms work on [`LANES`] blocks side by side, so that every step is one vector
@@ -40,8 +42,8 @@ pub fn takes(g: &Geometry) -> bool {
 
 /// Whether it is the faster choice for `g`: where the transforms cost less than the
 /// multiplications they save: 8 channels or more (the seed's first layer has one) and maps of
-/// 128 pixels or more (measured on a 2-core Zen 4: the seed's conv2, conv3 and conv4, forward
-/// and as input gradients, not conv5's 5x5 maps).
+/// 128 pixels or more (measured on a 2-core Zen 4: the seed's conv2, conv3 and conv4, forward,
+/// as input gradients and for their weight gradients; not conv5's 5x5 maps).
 pub fn suits(g: &Geometry) -> bool {
     takes(g) && g.channels >= 8 && g.pixels() >= 128
 }
