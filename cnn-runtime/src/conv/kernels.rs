@@ -422,7 +422,8 @@ pub(super) fn by_groups<W: Send>(
     (dx, sums)
 }
 
-fn add(sum: &mut [f32], other: &[f32]) {
+/// Adds `other` into `sum`, value by value.
+pub(super) fn add(sum: &mut [f32], other: &[f32]) {
     sum.iter_mut().zip(other).for_each(|(s, o)| *s += o);
 }
 

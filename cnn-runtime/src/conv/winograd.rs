@@ -19,7 +19,7 @@ use std::ops::{Add, Deref, DerefMut, Mul, Sub};
 
 use rayon::prelude::*;
 
-use super::kernels::{Geometry, View, matmul};
+use super::kernels::{Geometry, View, add, matmul};
 
 /// Blocks a transform works on at once: one AVX2 register of `f32`. (16 left more than half of
 /// them empty on the seed's 14x14 maps, 7 blocks across, and made its conv4 about 20% slower.)
@@ -420,7 +420,7 @@ impl<W: Transforms<T, R, M>, const T: usize, const R: usize, const M: usize> Win
         let firsts: Vec<usize> = (0..groups).step_by(per_thread.max(1)).collect();
         let sums: Vec<Scratch> = firsts.into_par_iter().map(run).collect();
         let sum = sums.into_iter().reduce(|mut a, b| {
-            a.iter_mut().zip(b.iter()).for_each(|(a, b)| *a += b);
+            add(&mut a, &b);
             a
         });
         match sum {
