@@ -63,7 +63,8 @@ impl Evaluation {
 /// Evaluates `model` (an inference copy: `model.valid()`) on `set`, `batch_size` at a time.
 /// Each batch comes back from the device once, as log-probabilities: the loss, predictions
 /// and probabilities are all taken from them on the host (on a GPU a read waits for the
-/// device, so each is made after the next batch is queued).
+/// device, so each is made after the next batch is queued). Denormals are flushed to zero
+/// meanwhile ([`crate::denormals`]).
 pub fn evaluate<M: Network>(
     model: &M,
     set: &ImageSet,
@@ -107,6 +108,7 @@ fn evaluate_with<M: Network>(
     batch_size: usize,
     device: &Device,
 ) -> Evaluation {
+    let _flushed = crate::denormals::scope();
     let mut evaluation = Evaluation {
         loss: 0.0,
         y_true: Vec::with_capacity(set.len()),

@@ -46,8 +46,10 @@ pub fn load<M: Network>(path: impl AsRef<Path>, device: &Device) -> Result<M, In
         })
 }
 
-/// Predictions for a batch `[N, C, H, W]` of images scaled like the training data.
+/// Predictions for a batch `[N, C, H, W]` of images scaled like the training data, with
+/// denormals flushed to zero ([`crate::denormals`]).
 pub fn predict<M: Network>(model: &M, images: Tensor<4>) -> Vec<Prediction> {
+    let _flushed = crate::denormals::scope();
     let probabilities: Vec<f32> = softmax(model.logits(images), 1)
         .into_data()
         .try_to_vec()

@@ -11,6 +11,7 @@ pub mod alloc;
 pub mod backend;
 pub mod conv;
 pub mod data;
+pub mod denormals;
 pub mod dense;
 pub mod dropout;
 pub mod evaluate;

@@ -104,12 +104,14 @@ pub struct Trainer<'a> {
 
 impl Trainer<'_> {
     /// A fresh network seeded with `config.seed`, or the one in the checkpoint when `resume`.
+    /// Denormals are flushed to zero while it trains ([`crate::denormals`]).
     pub fn fit<M: Network>(
         &mut self,
         data: &Dataset,
         resume: bool,
     ) -> Result<Trained<M>, TrainError> {
         self.check::<M>(data)?;
+        let _flushed = crate::denormals::scope();
         let device = self.device.clone().autodiff();
         let model = seeded_init::<M>(&device, self.config.seed);
         let optimizer = self.optimizer(&model);
