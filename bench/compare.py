@@ -1,4 +1,4 @@
-"""Runs the seed network's training step and inference in burn (`examples/speed.rs`) and in
+"""Runs the seed network's training step and inference in burn (`bench/src/bin/speed.rs`) and in
 PyTorch (`seed_torch.py`) side by side, alternating which goes first each round, and prints
 images/s, the ratio burn / PyTorch, the first step and peak memory. Called by `compare.sh`.
 """

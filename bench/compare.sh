@@ -24,5 +24,5 @@ features=()
 for arg in "$@"; do
     case "$arg" in wgpu | vulkan) features=(--no-default-features --features "$arg") ;; esac
 done
-cargo build --release --quiet --example speed "${features[@]}"
-exec "$venv/bin/python" bench/compare.py --burn-bin target/release/examples/speed "$@"
+cargo build --release --quiet -p cnn-bench --bin speed "${features[@]}"
+exec "$venv/bin/python" bench/compare.py --burn-bin target/release/speed "$@"

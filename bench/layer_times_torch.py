@@ -1,4 +1,4 @@
-"""PyTorch's per-layer times for the rows of `examples/layer_times.rs`: each convolution of the
+"""PyTorch's per-layer times for the rows of `bench/src/bin/layer_times.rs`: each convolution of the
 seed network (forward, input gradient, weight gradient) and each dropout, batch 64, medians of
 `--reps` runs, in milliseconds.
 

@@ -1,5 +1,5 @@
 """PyTorch side of the time-to-accuracy comparison: the seed network (`seed_torch.SeedNet`)
-trained on full MNIST with the settings of `examples/time_to_accuracy.rs` (Adam lr 1e-3, eps
+trained on full MNIST with the settings of `bench/src/bin/time_to_accuracy.rs` (Adam lr 1e-3, eps
 1e-8, L2 1e-3, batch 64, pixels in [0, 1], the learning rate times 0.1 every 2 epochs), the
 test set evaluated after each epoch. Prints one JSON line; training minutes exclude evaluation.
 

@@ -1,5 +1,5 @@
 """The seed network in PyTorch, built from the same ARCH file as the Rust side, timed the same way
-as `examples/speed.rs`: a training step (forward, softmax cross-entropy, backward, Adam with L2
+as `bench/src/bin/speed.rs`: a training step (forward, softmax cross-entropy, backward, Adam with L2
 1e-3, reading the loss) or inference (eval mode, argmax read back), on random 1x28x28 images.
 Prints one JSON line.
 
@@ -115,7 +115,7 @@ def sync(device):
 
 def repeat(step, args, device):
     """Every step's seconds: one first step, the warm-up (--warmup steps and --warmup-secs
-    after the first step, whichever is longer, as in examples/speed.rs), the timed steps."""
+    after the first step, whichever is longer, as in bench/src/bin/speed.rs), the timed steps."""
     def timed():
         started = time.perf_counter()
         step()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Training minutes until the seed network first reaches 99% test accuracy on full MNIST, in
-# burn (examples/time_to_accuracy.rs) and in PyTorch (bench/mnist_torch.py), one after the
+# burn (bench/src/bin/time_to_accuracy.rs) and in PyTorch (bench/mnist_torch.py), one after the
 # other with the same settings and thread count. About an hour on 2 cores.
 #
 #   bench/time_to_accuracy.sh [--data-dir ../shared/data/mnist] [--threads 2] [--epochs 4]
@@ -19,11 +19,11 @@ venv=bench/.venv
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
     python3 -m venv "$venv" && "$venv/bin/pip" install --quiet torch
 fi
-cargo build --release --quiet --example time_to_accuracy
+cargo build --release --quiet -p cnn-bench --bin time_to_accuracy
 out=$(mktemp -d)
 "$venv/bin/python" bench/mnist_torch.py --data-dir "$data" --threads "$threads" \
     --epochs "$epochs" | tee "$out/torch.jsonl"
-RAYON_NUM_THREADS=$threads target/release/examples/time_to_accuracy --data-dir "$data" \
+RAYON_NUM_THREADS=$threads target/release/time_to_accuracy --data-dir "$data" \
     --epochs "$epochs" | tee "$out/burn.jsonl"
 "$venv/bin/python" - "$out" <<'PY'
 import json, sys

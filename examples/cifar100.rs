@@ -5,13 +5,11 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::Parser;
+use cnn::runtime::cli;
 use cnn::runtime::data::cifar100::{self, Cifar100Labels};
-use cnn::runtime::experiment::{self, ExperimentArgs};
 
-// Keeps freed training buffers for reuse instead of page-faulting them in every step.
-#[global_allocator]
-static ALLOCATOR: cnn::runtime::alloc::Allocator = cnn::runtime::alloc::Allocator;
+// Optional: keeps freed training buffers for reuse instead of page-faulting them in again.
+cnn::use_mimalloc!();
 
 cnn::cnn_from_json!(
     "examples/arch/seed.arch",
@@ -26,39 +24,26 @@ cnn::cnn_from_json!(
     classes = 20
 );
 
-#[derive(Parser)]
-#[command(about = "Train the seed ARCH on CIFAR-100 (fine or coarse labels) and write a report")]
-struct Args {
+#[derive(clap::Args)]
+struct Labels {
     /// The 20 coarse superclasses instead of the 100 fine classes.
     #[arg(long)]
     coarse: bool,
-    #[command(flatten)]
-    experiment: ExperimentArgs,
 }
 
 fn main() -> ExitCode {
-    // SAFETY: the first statement of `main`: no other thread exists yet.
-    unsafe { cnn::runtime::kernel_compilation::skip_library_backtraces() };
-    let args = Args::parse();
+    let about = "Train the seed ARCH on CIFAR-100 (fine or coarse labels) and write a report";
+    let (labels, args) = cli::parse::<Labels>(about);
     let load = |labels| {
         move |dir: Option<&Path>| {
             cifar100::load(dir.unwrap_or(Path::new("data/cifar-100-binary")), labels)
         }
     };
     let arch = "examples/arch/seed.arch";
-    if args.coarse {
-        experiment::main::<Cifar20Net>(
-            "cifar100-coarse",
-            args.experiment,
-            arch,
-            load(Cifar100Labels::Coarse),
-        )
-    } else {
-        experiment::main::<Cifar100Net>(
-            "cifar100",
-            args.experiment,
-            arch,
-            load(Cifar100Labels::Fine),
-        )
+    match labels.coarse {
+        true => {
+            cli::main::<Cifar20Net>("cifar100-coarse", args, arch, load(Cifar100Labels::Coarse))
+        }
+        false => cli::main::<Cifar100Net>("cifar100", args, arch, load(Cifar100Labels::Fine)),
     }
 }

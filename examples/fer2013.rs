@@ -6,13 +6,11 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::Parser;
+use cnn::runtime::cli;
 use cnn::runtime::data::fer2013::{self, Fer2013Mode};
-use cnn::runtime::experiment::{self, ExperimentArgs};
 
-// Keeps freed training buffers for reuse instead of page-faulting them in every step.
-#[global_allocator]
-static ALLOCATOR: cnn::runtime::alloc::Allocator = cnn::runtime::alloc::Allocator;
+// Optional: keeps freed training buffers for reuse instead of page-faulting them in again.
+cnn::use_mimalloc!();
 
 cnn::cnn_from_json!(
     "examples/arch/seed.arch",
@@ -27,39 +25,22 @@ cnn::cnn_from_json!(
     classes = 2
 );
 
-#[derive(Parser)]
-#[command(
-    about = "Train the seed ARCH on FER2013 (7 emotions, or Angry vs Happy) and write a report"
-)]
-struct Args {
+#[derive(clap::Args)]
+struct Mode {
     /// Angry (0) versus Happy (3) only, relabelled 0 and 1.
     #[arg(long)]
     binary: bool,
-    #[command(flatten)]
-    experiment: ExperimentArgs,
 }
 
 fn main() -> ExitCode {
-    // SAFETY: the first statement of `main`: no other thread exists yet.
-    unsafe { cnn::runtime::kernel_compilation::skip_library_backtraces() };
-    let args = Args::parse();
+    let about = "Train the seed ARCH on FER2013 (7 emotions, or Angry vs Happy) and write a report";
+    let (mode, args) = cli::parse::<Mode>(about);
     let load = |mode| {
         move |dir: Option<&Path>| fer2013::load(dir.unwrap_or(Path::new("data/fer2013")), mode)
     };
     let arch = "examples/arch/seed.arch";
-    if args.binary {
-        experiment::main::<FerBinaryNet>(
-            "fer2013-binary",
-            args.experiment,
-            arch,
-            load(Fer2013Mode::Binary),
-        )
-    } else {
-        experiment::main::<FerNet>(
-            "fer2013",
-            args.experiment,
-            arch,
-            load(Fer2013Mode::SevenClass),
-        )
+    match mode.binary {
+        true => cli::main::<FerBinaryNet>("fer2013-binary", args, arch, load(Fer2013Mode::Binary)),
+        false => cli::main::<FerNet>("fer2013", args, arch, load(Fer2013Mode::SevenClass)),
     }
 }

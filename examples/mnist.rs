@@ -4,13 +4,11 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use cnn::runtime::cli::{self, NoOptions};
 use cnn::runtime::data::mnist;
-use cnn::runtime::experiment::{self, ExperimentArgs};
 
-// Keeps freed training buffers for reuse instead of page-faulting them in every step.
-#[global_allocator]
-static ALLOCATOR: cnn::runtime::alloc::Allocator = cnn::runtime::alloc::Allocator;
+// Optional: keeps freed training buffers for reuse instead of page-faulting them in again.
+cnn::use_mimalloc!();
 
 cnn::cnn_from_json!(
     "examples/arch/seed.arch",
@@ -19,21 +17,10 @@ cnn::cnn_from_json!(
     classes = 10
 );
 
-#[derive(Parser)]
-#[command(about = "Train the seed ARCH on MNIST and write a report")]
-struct Args {
-    #[command(flatten)]
-    experiment: ExperimentArgs,
-}
-
 fn main() -> ExitCode {
-    // SAFETY: the first statement of `main`: no other thread exists yet.
-    unsafe { cnn::runtime::kernel_compilation::skip_library_backtraces() };
-    let args = Args::parse();
-    experiment::main::<MnistNet>("mnist", args.experiment, "examples/arch/seed.arch", |dir| {
-        match dir {
-            Some(dir) => mnist::load(dir),
-            None => Ok(mnist::embedded()),
-        }
+    let (_, args) = cli::parse::<NoOptions>("Train the seed ARCH on MNIST and write a report");
+    cli::main::<MnistNet>("mnist", args, "examples/arch/seed.arch", |dir| match dir {
+        Some(dir) => mnist::load(dir),
+        None => Ok(mnist::embedded()),
     })
 }

@@ -6,11 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cnn::runtime::{Backend, infer};
-
-// Keeps freed training buffers for reuse instead of page-faulting them in every step.
-#[global_allocator]
-static ALLOCATOR: cnn::runtime::alloc::Allocator = cnn::runtime::alloc::Allocator;
+use cnn::runtime::Backend;
+use cnn::runtime::eval::infer;
 
 cnn::cnn_from_json!(
     "examples/arch/seed.arch",
@@ -35,8 +32,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    // SAFETY: the first statement of `main`: no other thread exists yet.
-    unsafe { cnn::runtime::kernel_compilation::skip_library_backtraces() };
+    cnn::runtime::backend::kernel_compilation::skip_library_backtraces();
     let args = Args::parse();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,8 +3,8 @@
 #[path = "common/tiny_run.rs"]
 mod tiny_run;
 
+use cnn::runtime::cli;
 use cnn::runtime::data::mnist;
-use cnn::runtime::experiment;
 use cnn::runtime::train::Stop;
 use tiny_run::{TinyNet, args, run};
 
@@ -76,7 +76,7 @@ fn writes_the_report_and_resumes_with_more_epochs() {
 #[test]
 fn resuming_a_directory_without_a_run_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let error = experiment::run::<TinyNet>(
+    let error = cli::run::<TinyNet>(
         "mnist",
         args(&["--resume", dir.path().to_str().unwrap()]),
         "a",
@@ -102,7 +102,7 @@ fn a_replayed_run_resumes_replayed_and_refuses_no_replay() {
     assert!(saved.contains("\"replay\": true"), "{saved}");
 
     let resumed = ["--epochs", "2", "--resume", out];
-    let error = experiment::run::<TinyNet>(
+    let error = cli::run::<TinyNet>(
         "mnist",
         args(&[&resumed[..], &["--no-replay"]].concat()),
         "tests/arch/tiny.arch",

@@ -1,5 +1,5 @@
 //! A generated network and the same network written by hand, with the same weights, compute
-//! the same logits and the same gradients (the generated one through `cnn::runtime::conv`, the
+//! the same logits and the same gradients (the generated one through `cnn::runtime::nn::conv`, the
 //! hand-written one through burn's `Conv2d`); their parameter counts agree with the
 //! architecture's.
 

@@ -3,7 +3,7 @@
 
 use cnn::burn::module::Module;
 use cnn::runtime::data::{ImageBatcher, mnist};
-use cnn::runtime::infer::{self, InferError};
+use cnn::runtime::eval::infer::{self, InferError};
 use cnn::runtime::{Backend, Network};
 
 cnn::cnn_from_json!(

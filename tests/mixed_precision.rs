@@ -47,7 +47,7 @@ fn trains_in_half_precision_and_resumes_older_runs_in_f32() {
     assert!(report.contains("flex (convolutions in bf16)"), "{report}");
     assert!(read(half.dir.join("args.json")).contains(r#""conv_precision": "bf16""#));
     // Different arithmetic, the same learning: bf16 rounds every product's inputs.
-    let loss = |o: &cnn::runtime::experiment::RunOutcome| {
+    let loss = |o: &cnn::runtime::cli::RunOutcome| {
         let json: serde_json::Value =
             serde_json::from_str(&read(o.dir.join("metrics.json"))).unwrap();
         json["history"][0]["train_loss"].as_f64().unwrap()
@@ -58,7 +58,7 @@ fn trains_in_half_precision_and_resumes_older_runs_in_f32() {
         (exact_loss - half_loss).abs() < 0.05 * exact_loss,
         "{exact_loss} {half_loss}"
     );
-    let accuracy = |o: &cnn::runtime::experiment::RunOutcome| o.test.as_ref().unwrap().accuracy();
+    let accuracy = |o: &cnn::runtime::cli::RunOutcome| o.test.as_ref().unwrap().accuracy();
     assert!((accuracy(&exact) - accuracy(&half)).abs() <= 0.05);
 
     // args.json written before --conv-precision existed: the run resumes, in f32.

@@ -1,13 +1,13 @@
-//! `cnn::runtime::replay`: its Adam is burn's, each step draws new dropout masks, and on a GPU
+//! `cnn::runtime::train::replay`: its Adam is burn's, each step draws new dropout masks, and on a GPU
 //! replayed steps and forward passes give what ordinary ones give.
 
 use cnn::burn::module::Module;
 use cnn::burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
 use cnn::burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
-use cnn::runtime::loss::cross_entropy;
+use cnn::runtime::nn::loss::cross_entropy;
 #[cfg(feature = "wgpu")]
 use cnn::runtime::precision::{ConvPrecision, set_conv_precision};
-use cnn::runtime::replay::{ReplayForward, ReplayStep, adam::AdamSettings};
+use cnn::runtime::train::replay::{ReplayForward, ReplayStep, adam::AdamSettings};
 use cnn::runtime::{Backend, Network};
 
 cnn::cnn_from_json!(
@@ -55,7 +55,7 @@ fn batches(count: usize, batch: usize, device: &Device) -> Vec<(Tensor<4>, Tenso
         .collect()
 }
 
-fn loss_of(output: cnn::runtime::replay::StepOutput) -> f32 {
+fn loss_of(output: cnn::runtime::train::replay::StepOutput) -> f32 {
     output.loss.into_scalar()
 }
 
@@ -180,7 +180,7 @@ fn a_forward_pass_that_cannot_be_recorded_runs_plain() {
 /// of another shape ran between them. Ignored by default: CI has no GPU; [`gpu`] says which
 /// one they run on.
 ///
-/// `cargo test --release --no-default-features --features wgpu --test replay -- --ignored`
+/// `cargo test --release --features wgpu --test replay -- --ignored`
 #[cfg(feature = "wgpu")]
 #[test]
 #[ignore = "needs a wgpu device"]

@@ -1,15 +1,15 @@
-//! `cnn::runtime::replay` under cubecl's profiler, which times every kernel on its own. A
+//! `cnn::runtime::train::replay` under cubecl's profiler, which times every kernel on its own. A
 //! recording cannot hold that measurement (cubecl used to panic mid-step), so steps run as
 //! ordinary ones and say why. The profiler is the process's setting, hence a test binary of
 //! its own; it needs a GPU:
 //!
-//! `cargo test --release --no-default-features --features wgpu --test replay_profiled -- --ignored`
+//! `cargo test --release --features wgpu --test replay_profiled -- --ignored`
 #![cfg(feature = "wgpu")]
 
 use cnn::burn::cubecl::config::{CubeClRuntimeConfig, RuntimeConfig, profiling::ProfilingLogLevel};
 use cnn::burn::tensor::{Distribution, Int, Tensor, TensorData};
 use cnn::runtime::Network;
-use cnn::runtime::replay::{ReplayStep, adam::AdamSettings};
+use cnn::runtime::train::replay::{ReplayStep, adam::AdamSettings};
 
 #[path = "common/gpu.rs"]
 mod gpu;

@@ -4,7 +4,7 @@
 use cnn::burn::module::Module;
 use cnn::burn::tensor::Device;
 use cnn::runtime::data::{Dataset, mnist};
-use cnn::runtime::history::EpochMetrics;
+use cnn::runtime::report::history::EpochMetrics;
 use cnn::runtime::train::{
     Checkpoint, Interrupt, Observer, Quiet, Stop, TrainConfig, TrainError, Trainer,
 };
@@ -398,7 +398,8 @@ fn evaluation_matches_the_trained_model() {
         .unwrap();
     let model = trained.model.valid();
     let batcher = cnn::runtime::data::ImageBatcher::default();
-    let evaluation = cnn::runtime::evaluate::evaluate(&model, &data.test, &batcher, 64, &device());
+    let evaluation =
+        cnn::runtime::eval::evaluate::evaluate(&model, &data.test, &batcher, 64, &device());
     assert_eq!(evaluation.y_true.len(), 100);
     assert_eq!(evaluation.probabilities.len(), 100 * TinyNet::CLASSES);
     let sums: Vec<f32> = evaluation
@@ -412,7 +413,7 @@ fn evaluation_matches_the_trained_model() {
         .test
         .batch_tensor(&[0, 1, 2], &batcher, &device())
         .images;
-    let predicted: Vec<usize> = cnn::runtime::infer::predict(&model, images)
+    let predicted: Vec<usize> = cnn::runtime::eval::infer::predict(&model, images)
         .iter()
         .map(|p| p.label)
         .collect();
@@ -452,7 +453,8 @@ fn training_reports_the_loss_and_errors_of_its_batches() {
     let reported = &trained.history[0];
     let model = trained.model.valid();
     let batcher = cnn::runtime::data::ImageBatcher::default();
-    let evaluation = cnn::runtime::evaluate::evaluate(&model, &data.train, &batcher, 64, &device());
+    let evaluation =
+        cnn::runtime::eval::evaluate::evaluate(&model, &data.train, &batcher, 64, &device());
     let error_rate = evaluation.error_rate();
     assert!(error_rate > 0.5, "an untrained model: {error_rate}");
     assert!(

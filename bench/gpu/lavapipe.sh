@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Runs a command on lavapipe, Mesa's Vulkan driver that runs on the CPU: a real Vulkan path with
 # `f16`, which Mesa's GL path (`VK_DRIVER_FILES=/nonexistent.json`) lacks, so that the GPU tests
-# and checks of mixed precision run here, without a lent GPU. Slow (a batch-4 step takes about
+# and checks of mixed precision run on a machine without a GPU. Slow (a batch-4 step takes about
 # a second) and no guide to a GPU's speed, but it runs the kernels a GPU runs (compiled
 # through WGSL, see below).
 #
-#   bench/gpu/lavapipe.sh target/gpu/release/examples/speed --backend wgpu --conv-precision f16
+#   bench/gpu/lavapipe.sh target/gpu/release/speed --backend wgpu --conv-precision f16
 #   CNN_TEST_GPU=wgpu bench/gpu/lavapipe.sh target/gpu/release/deps/replay-HASH --ignored
 #
 # Only builds with the `wgpu` feature and not `vulkan` run there: with `vulkan`, kernels on a

@@ -71,7 +71,7 @@ pub fn generate(net: &Network, name: Option<&Ident>, file: &Path) -> syn::Result
                 /// Logits `[batch, CLASSES]` for images `[batch, C, H, W]`. Dropout is active
                 /// only on an autodiff device in training mode.
                 pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-                    ::cnn::runtime::network::check_input(#name_str, Self::INPUT, images.dims());
+                    ::cnn::__private::check_input(#name_str, Self::INPUT, images.dims());
                     let x = images;
                     #steps
                 }
@@ -143,7 +143,7 @@ fn inits(layer: &PlannedLayer) -> TokenStream {
             let (c_in, c_out) = (layer.input_channels(), c.num_output);
             let [kh, kw] = c.kernel_size;
             let [sh, sw] = c.stride;
-            quote!(::cnn::runtime::init::conv2d(
+            quote!(::cnn::__private::init::conv2d(
                 burn::nn::conv::Conv2dConfig::new([#c_in, #c_out], [#kh, #kw])
                     .with_stride([#sh, #sw]).with_padding(#padding),
                 device,
@@ -167,7 +167,7 @@ fn inits(layer: &PlannedLayer) -> TokenStream {
         }
         Layer::Dense(d) => {
             let (n_in, n_out) = (layer.input.len(), d.num_output);
-            quote!(::cnn::runtime::init::linear(burn::nn::LinearConfig::new(#n_in, #n_out), device))
+            quote!(::cnn::__private::init::linear(burn::nn::LinearConfig::new(#n_in, #n_out), device))
         }
     };
     let mut tokens = quote!(#field: #init,);
@@ -196,16 +196,16 @@ fn steps(net: &Network) -> TokenStream {
             flat = true;
         }
         if layer.is_output() {
-            tokens.extend(quote!(::cnn::runtime::dense::forward(&self.#field, x)));
+            tokens.extend(quote!(::cnn::__private::dense::forward(&self.#field, x)));
             continue;
         }
         let step = match &layer.layer {
             // Our own kernels on the flex backend; burn's convolution elsewhere.
-            Layer::Conv(_) => quote!(::cnn::runtime::conv::forward(&self.#field, x)),
+            Layer::Conv(_) => quote!(::cnn::__private::conv::forward(&self.#field, x)),
             Layer::Pool(p) if p.pool == PoolKind::Max => {
-                quote!(::cnn::runtime::pool::max_forward(&self.#field, x))
+                quote!(::cnn::__private::pool::max_forward(&self.#field, x))
             }
-            Layer::Dense(_) => quote!(::cnn::runtime::dense::forward(&self.#field, x)),
+            Layer::Dense(_) => quote!(::cnn::__private::dense::forward(&self.#field, x)),
             Layer::Pool(_) => quote!(self.#field.forward(x)),
         };
         tokens.extend(quote!(let x = #step;));
@@ -216,7 +216,7 @@ fn steps(net: &Network) -> TokenStream {
         tokens.extend(activation(&layer.layer));
         if layer.layer.drop_out() > 0.0 {
             let dropout = format_ident!("{}_dropout", layer.field);
-            tokens.extend(quote!(let x = ::cnn::runtime::dropout::forward(&self.#dropout, x);));
+            tokens.extend(quote!(let x = ::cnn::__private::dropout::forward(&self.#dropout, x);));
         }
     }
     tokens

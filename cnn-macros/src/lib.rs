@@ -24,11 +24,13 @@ pub fn cnn_from_json(input: TokenStream) -> TokenStream {
 fn expand(args: &Args) -> syn::Result<proc_macro2::TokenStream> {
     let shown = args.path.value();
     let candidates = candidates(&shown);
+    // The message names the directories in words: their absolute paths depend on where the
+    // crate is built (a test harness compiles it in a scratch directory).
     let path = candidates.iter().find(|p| p.is_file()).ok_or_else(|| {
-        let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
         let message = format!(
-            "cannot find architecture file `{shown}`; looked for {} (paths are relative to the crate's Cargo.toml)",
-            looked.join(" and ")
+            "cannot find architecture file `{shown}`: a relative path starts at the directory \
+             that holds the crate's Cargo.toml (or else at the directory of the file that calls \
+             the macro)"
         );
         syn::Error::new(args.path.span(), message)
     })?;

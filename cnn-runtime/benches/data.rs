@@ -1,6 +1,6 @@
 //! Full-MNIST loading time and batcher throughput at batch 64.
 //!
-//! `cargo bench -p cnn-runtime --bench data`; needs the staged data in `../shared/data`.
+//! `cargo bench -p cnn-runtime --bench data`; reads MNIST from `CNN_DATA_DIR` (default `../shared/data`).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -11,11 +11,15 @@ use cnn_runtime::Backend;
 use cnn_runtime::data::{BatcherOptions, ImageBatcher, mnist};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data");
+/// `CNN_DATA_DIR`, relative to the repository root (default `../shared/data`).
+fn data() -> std::path::PathBuf {
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    root.join(std::env::var_os("CNN_DATA_DIR").unwrap_or_else(|| "../shared/data".into()))
+}
 const BATCH: usize = 64;
 
 fn load(c: &mut Criterion) {
-    let dir = Path::new(DATA).join("mnist");
+    let dir = data().join("mnist");
     let mut group = c.benchmark_group("mnist");
     group.sample_size(10);
     group.bench_function("load_full_gz", |b| {
@@ -25,7 +29,7 @@ fn load(c: &mut Criterion) {
 }
 
 fn batch(c: &mut Criterion) {
-    let train = mnist::load(&Path::new(DATA).join("mnist")).unwrap().train;
+    let train = mnist::load(&data().join("mnist")).unwrap().train;
     let device = Backend::default().device().unwrap();
     let stats = train.channel_stats();
     let mut group = c.benchmark_group("batch64");

@@ -1,9 +1,9 @@
 //! Writes sample plots to a folder, for looking at them:
 //! `cargo run -p cnn-runtime --example sample_plots -- /tmp/plots`.
 
-use cnn_runtime::history::EpochMetrics;
-use cnn_runtime::metrics::{ClassificationReport, ConfusionMatrix};
-use cnn_runtime::plots::{plot_confusion_matrix, plot_training_curves};
+use cnn_runtime::eval::metrics::{ClassificationReport, ConfusionMatrix};
+use cnn_runtime::report::history::EpochMetrics;
+use cnn_runtime::report::plots::{plot_confusion_matrix, plot_training_curves};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::path::PathBuf::from(std::env::args().nth(1).unwrap_or("plots".into()));

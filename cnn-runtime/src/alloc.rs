@@ -2,13 +2,12 @@
 //!
 //! A training step allocates and frees the same large activation and gradient buffers every
 //! time. The system allocator hands buffers above its mmap threshold back to the kernel on
-//! free, so every step page-faults them in again and the kernel zeroes each page: with glibc,
-//! 8% of a seed-network step was `clear_page_erms` and the step ran 22% slower than with this
-//! allocator (measured with `examples/speed.rs`, batch 64, 2 cores).
+//! free, so every step page-faults them in again and the kernel zeroes each page: a
+//! measurable share of a training step (docs/performance.md). Optional: through the `cnn`
+//! crate, one line at the top level of a binary that trains,
 //!
-//! ```no_run
-//! #[global_allocator]
-//! static ALLOCATOR: cnn_runtime::alloc::Allocator = cnn_runtime::alloc::Allocator;
+//! ```ignore
+//! cnn::use_mimalloc!();
 //! ```
 
 use std::alloc::{GlobalAlloc, Layout};

@@ -5,7 +5,7 @@
 //! zero_division=0)`, `precision_recall_fscore_support` and `confusion_matrix`); these tests
 //! do not run Python.
 
-use cnn_runtime::metrics::{ClassificationReport, ConfusionMatrix, MetricsError};
+use cnn_runtime::eval::metrics::{ClassificationReport, ConfusionMatrix, MetricsError};
 
 struct Case {
     y_true: &'static [usize],
@@ -186,7 +186,7 @@ fn report_text_is_sklearns_byte_for_byte() {
 fn per_class_numbers_match_sklearn() {
     for (name, case) in &CASES {
         let r = report(case);
-        let col = |get: fn(&cnn_runtime::metrics::ClassMetrics) -> f64| {
+        let col = |get: fn(&cnn_runtime::eval::metrics::ClassMetrics) -> f64| {
             r.classes().iter().map(get).collect::<Vec<_>>()
         };
         assert_all_close(

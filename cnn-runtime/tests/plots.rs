@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use cnn_runtime::history::EpochMetrics;
-use cnn_runtime::metrics::ConfusionMatrix;
-use cnn_runtime::plots::{
+use cnn_runtime::eval::metrics::ConfusionMatrix;
+use cnn_runtime::report::history::EpochMetrics;
+use cnn_runtime::report::plots::{
     CURVES_SIZE, PlotError, confusion_matrix_size, plot_confusion_matrix, plot_training_curves,
 };
 

@@ -1,5 +1,5 @@
 //! A GPU device from `Backend::device` has cubecl keep its compiled kernels on disk, which
-//! cubecl 0.11 does not by default (`cnn_runtime::kernel_compilation`). Its own test binary,
+//! cubecl 0.11 does not by default (`cnn_runtime::backend::kernel_compilation`). Its own test binary,
 //! because cubecl's configuration is set once per process. Needs no GPU: the setting is made
 //! before the adapter is looked for.
 //!

@@ -1,9 +1,9 @@
 //! The layers that the GPU path rewrites, against burn's own on a wgpu device: values and the
-//! input, weight and bias gradients. `cnn_runtime::conv::forward` over kernel shapes and
+//! input, weight and bias gradients. `cnn_runtime::nn::conv::forward` over kernel shapes and
 //! paddings it rewrites (TF SAME's uneven padding included; its weight gradient gathered in
-//! one copy) and one it leaves to burn (strided); `cnn_runtime::dense::forward` for the seed's
-//! fc1, whose long input it splits; `cnn_runtime::dropout::forward`, which runs burn's dropout
-//! on the channels-last view of image batches; `cnn_runtime::loss::cross_entropy`, one
+//! one copy) and one it leaves to burn (strided); `cnn_runtime::nn::dense::forward` for the seed's
+//! fc1, whose long input it splits; `cnn_runtime::nn::dropout::forward`, which runs burn's dropout
+//! on the channels-last view of image batches; `cnn_runtime::nn::loss::cross_entropy`, one
 //! operation with its own backward pass. One test takes a batch whose weight gradient
 //! does not fit one buffer of Mesa's software GPU, which it then computes in pieces.
 //!
@@ -19,8 +19,8 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{DropoutConfig, LinearConfig, PaddingConfig2d};
 use burn::tensor::{Device, DeviceKind, Distribution, Int, Tensor, TensorData, Tolerance};
+use cnn_runtime::nn::{conv, dense, dropout, loss};
 use cnn_runtime::precision::ConvPrecision;
-use cnn_runtime::{conv, dense, dropout, loss};
 
 /// Kernel, stride and padding (top, left, bottom, right) on a 7x6 input.
 const CASES: [([usize; 2], [usize; 2], [usize; 4]); 5] = [

@@ -31,7 +31,7 @@ pub struct HandSeed {
 
 fn conv(c_in: usize, c_out: usize, k: usize, device: &Device) -> Conv2d {
     let config = Conv2dConfig::new([c_in, c_out], [k, k]).with_padding(PaddingConfig2d::Same);
-    cnn::runtime::init::conv2d(config, device)
+    cnn::runtime::nn::init::conv2d(config, device)
 }
 
 fn pool(k: usize, s: usize) -> MaxPool2d {
@@ -55,10 +55,10 @@ impl HandSeed {
             d4: DropoutConfig::new(0.167).init(),
             p2: pool(5, 3),
             c5: conv(128, 256, 3, device),
-            f1: cnn::runtime::init::linear(LinearConfig::new(256 * 5 * 5, 256), device),
+            f1: cnn::runtime::nn::init::linear(LinearConfig::new(256 * 5 * 5, 256), device),
             df1: DropoutConfig::new(0.083).init(),
-            f2: cnn::runtime::init::linear(LinearConfig::new(256, 128), device),
-            out: cnn::runtime::init::linear(LinearConfig::new(128, 10), device),
+            f2: cnn::runtime::nn::init::linear(LinearConfig::new(256, 128), device),
+            out: cnn::runtime::nn::init::linear(LinearConfig::new(128, 10), device),
         }
     }
 

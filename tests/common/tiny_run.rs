@@ -1,8 +1,8 @@
 //! A small network and the examples' command line, for tests that run whole experiments.
 
 use clap::Parser;
+use cnn::runtime::cli::{self, ExperimentArgs};
 use cnn::runtime::data::mnist;
-use cnn::runtime::experiment::{self, ExperimentArgs};
 
 cnn::cnn_from_json!(
     "tests/arch/tiny.arch",
@@ -32,8 +32,8 @@ pub fn args(extra: &[&str]) -> ExperimentArgs {
 }
 
 /// Trains [`TinyNet`] on the embedded MNIST subset.
-pub fn run(args: ExperimentArgs) -> experiment::RunOutcome {
-    experiment::run::<TinyNet>("mnist", args, "tests/arch/tiny.arch", |dir| {
+pub fn run(args: ExperimentArgs) -> cli::RunOutcome {
+    cli::run::<TinyNet>("mnist", args, "tests/arch/tiny.arch", |dir| {
         assert!(dir.is_none());
         Ok(mnist::embedded())
     })

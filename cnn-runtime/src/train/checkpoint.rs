@@ -8,13 +8,13 @@ use burn::optim::ModuleOptimizer;
 use serde::{Deserialize, Serialize};
 
 use super::TrainError;
-use crate::history::EpochMetrics;
+use crate::report::history::EpochMetrics;
 
 /// What a checkpoint keeps of the optimizer.
 pub enum OptimizerState<M> {
     /// burn's Adam, in `optimizer.bpk`.
     Burn(ModuleOptimizer),
-    /// The replayed step's Adam ([`crate::replay`]): its moments as copies of the model, in
+    /// The replayed step's Adam ([`crate::train::replay`]): its moments as copies of the model, in
     /// `adam_moment_1.bpk` and `adam_moment_2.bpk`, and its step count, in `adam_steps.txt`.
     Replayed { moments: [M; 2], steps: usize },
 }

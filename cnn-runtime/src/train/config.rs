@@ -23,9 +23,9 @@ pub struct TrainConfig {
     pub augment: bool,
     /// Standardise each channel with the training set's mean and std.
     pub standardize: bool,
-    /// Step through [`crate::replay`]: on a GPU each step after the first few replays a
+    /// Step through [`crate::train::replay`]: on a GPU each step after the first few replays a
     /// recorded one, with the same Adam, losses and dropout, and each validation pass replays
-    /// a recorded forward pass ([`crate::replay::ReplayForward`]). Checkpoints then keep its
+    /// a recorded forward pass ([`crate::train::replay::ReplayForward`]). Checkpoints then keep its
     /// Adam state, which only a run with `replay` resumes.
     #[serde(default)]
     pub replay: bool,

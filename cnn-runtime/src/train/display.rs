@@ -2,11 +2,13 @@
 //! images/s and time left in a terminal; plain lines in CI logs and pipes.
 
 use std::io::IsTerminal;
+#[cfg(feature = "progress")]
 use std::time::Duration;
 
+#[cfg(feature = "progress")]
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::history::EpochMetrics;
+use crate::report::history::EpochMetrics;
 
 /// Receives training events; [`Console`] is the default, tests may use [`Quiet`].
 pub trait Observer {
@@ -42,7 +44,7 @@ impl Default for Console {
     fn default() -> Self {
         Console {
             bar: None,
-            interactive: std::io::stderr().is_terminal(),
+            interactive: cfg!(feature = "progress") && std::io::stderr().is_terminal(),
             epoch: 0,
             batches: 0,
         }
@@ -63,20 +65,9 @@ impl Observer for Console {
     fn epoch_start(&mut self, epoch: usize, epochs: usize, first_batch: usize, batches: usize) {
         self.epoch = epoch;
         self.batches = batches;
-        if !self.interactive {
-            return;
+        if self.interactive {
+            self.bar = bar(epoch, epochs, first_batch, batches);
         }
-        let bar = ProgressBar::with_draw_target(Some(batches as u64), ProgressDrawTarget::stderr());
-        let template = "epoch {prefix} [{bar:30}] {pos}/{len} {msg} eta {eta}";
-        bar.set_style(
-            ProgressStyle::with_template(template)
-                .expect("valid template")
-                .progress_chars("=> "),
-        );
-        bar.set_prefix(format!("{epoch}/{epochs}"));
-        bar.set_position(first_batch as u64);
-        bar.enable_steady_tick(Duration::from_millis(500));
-        self.bar = Some(bar);
     }
 
     fn batch(&mut self, batch: usize, loss: f64, error: f64, images_per_second: f64) {
@@ -130,4 +121,38 @@ impl Observer for Console {
             None => eprintln!("{message}"),
         }
     }
+}
+
+/// A bar for an epoch of `batches` batches, at `first_batch`.
+#[cfg(feature = "progress")]
+fn bar(epoch: usize, epochs: usize, first_batch: usize, batches: usize) -> Option<ProgressBar> {
+    let bar = ProgressBar::with_draw_target(Some(batches as u64), ProgressDrawTarget::stderr());
+    let template = "epoch {prefix} [{bar:30}] {pos}/{len} {msg} eta {eta}";
+    bar.set_style(
+        ProgressStyle::with_template(template)
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("{epoch}/{epochs}"));
+    bar.set_position(first_batch as u64);
+    bar.enable_steady_tick(Duration::from_millis(500));
+    Some(bar)
+}
+
+/// Without the `progress` feature there is no bar: `Console` prints plain lines.
+#[cfg(not(feature = "progress"))]
+fn bar(_: usize, _: usize, _: usize, _: usize) -> Option<ProgressBar> {
+    None
+}
+
+/// Stands in for indicatif's bar without the `progress` feature; never made.
+#[cfg(not(feature = "progress"))]
+enum ProgressBar {}
+
+#[cfg(not(feature = "progress"))]
+impl ProgressBar {
+    fn set_position(&self, _: u64) {}
+    fn set_message(&self, _: String) {}
+    fn finish_and_clear(&self) {}
+    fn println(&self, _: &str) {}
 }

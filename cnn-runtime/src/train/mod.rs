@@ -5,12 +5,13 @@
 //! checkpoint mid-epoch on Ctrl-C and resume at the very next batch, and to show loss, error
 //! rate and images/s in CI logs, where burn-train's non-interactive renderer prints no metric
 //! values. Its optimizers, losses and records are used as they are, or with
-//! [`TrainConfig::replay`] the step [`crate::replay`] records once and replays on a GPU.
+//! [`TrainConfig::replay`] the step [`crate::train::replay`] records once and replays on a GPU.
 
 mod checkpoint;
 mod config;
 mod display;
 mod interrupt;
+pub mod replay;
 mod stepper;
 
 use std::path::PathBuf;
@@ -30,11 +31,11 @@ pub use interrupt::Interrupt;
 
 use crate::Network;
 use crate::data::{BatcherOptions, Dataset, ImageBatch, ImageBatcher, ImageSet};
-use crate::evaluate::{argmax, evaluate, evaluate_replayed};
-use crate::history::EpochMetrics;
-use crate::precision::ConvPrecision;
-use crate::replay::ReplayStep;
-use crate::replay::adam::AdamSettings;
+use crate::eval::evaluate::{argmax, evaluate, evaluate_replayed};
+use crate::nn::precision::ConvPrecision;
+use crate::report::history::EpochMetrics;
+use crate::train::replay::ReplayStep;
+use crate::train::replay::adam::AdamSettings;
 use stepper::Stepper;
 
 /// Why training stopped early, or failed.
@@ -506,7 +507,7 @@ fn shuffled(len: usize, seed: u64, epoch: usize) -> Vec<usize> {
 
 /// Under mixed precision, the way out of a half type's range, for [`TrainError::NonFiniteLoss`].
 fn half_precision_hint() -> String {
-    match crate::precision::conv_precision() {
+    match crate::nn::precision::conv_precision() {
         ConvPrecision::F32 => String::new(),
         half => format!(
             ", or convolutions in f32 (they ran in {}: --conv-precision f32)",

@@ -1,13 +1,13 @@
 //! The model being trained with the optimizer that steps it: burn's Adam, or the replayed
-//! step's ([`crate::replay`], with [`super::TrainConfig::replay`]).
+//! step's ([`crate::train::replay`], with [`super::TrainConfig::replay`]).
 
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Int, Tensor};
 
 use super::checkpoint::OptimizerState;
 use crate::Network;
-use crate::loss::Targets;
-use crate::replay::ReplayStep;
+use crate::nn::loss::Targets;
+use crate::train::replay::ReplayStep;
 
 pub(super) enum Stepper<M: Network> {
     Burn {
@@ -31,7 +31,7 @@ impl<M: Network> Stepper<M> {
                 let stepped = model.take().expect("the model between steps");
                 let targets = Targets::new(targets, M::CLASSES);
                 let logits = stepped.logits(images);
-                let loss = crate::loss::cross_entropy_of(logits.clone(), targets);
+                let loss = crate::nn::loss::cross_entropy_of(logits.clone(), targets);
                 let grads = GradientsParams::from_grads(loss.backward(), &stepped);
                 *model = Some(optimizer.step(rate, stepped, grads));
                 (loss.detach(), logits.detach())

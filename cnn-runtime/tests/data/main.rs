@@ -1,5 +1,5 @@
-//! Dataset loaders against the real files in `../shared/data` and against small files written
-//! in the official formats.
+//! Dataset loaders against the real files in `CNN_DATA_DIR` (default: `shared/data` beside the
+//! checkout) and against small files written in the official formats.
 
 mod batcher;
 mod cifar;
@@ -12,15 +12,33 @@ use std::sync::OnceLock;
 
 use cnn_runtime::data::{Dataset, mnist as mnist_loader};
 
-/// The staged real data (the repository root's sibling `shared/data`).
-pub fn data_dir(name: &str) -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")).join(name)
+/// The real dataset `name` in `CNN_DATA_DIR` (relative to the repository root; default
+/// `../shared/data`, beside the checkout). Where it is absent the calling test is skipped with
+/// one line naming the variable (`None`), unless `CNN_REQUIRE_DATA=1`: then it fails.
+pub fn data_dir(name: &str) -> Option<PathBuf> {
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let base = std::env::var_os("CNN_DATA_DIR").unwrap_or_else(|| "../shared/data".into());
+    let dir = root.join(base).join(name);
+    if dir.exists() {
+        return Some(dir);
+    }
+    let message = format!(
+        "{} does not exist: set CNN_DATA_DIR to the folder that holds `{name}`",
+        dir.display()
+    );
+    assert!(
+        std::env::var("CNN_REQUIRE_DATA").as_deref() != Ok("1"),
+        "{message} (CNN_REQUIRE_DATA=1 makes missing data an error)"
+    );
+    eprintln!("skipped: {message}");
+    None
 }
 
-/// Full MNIST, loaded once for all tests.
-pub fn full_mnist() -> &'static Dataset {
+/// Full MNIST, loaded once for all tests; `None` where the data is absent ([`data_dir`]).
+pub fn full_mnist() -> Option<&'static Dataset> {
     static MNIST: OnceLock<Dataset> = OnceLock::new();
-    MNIST.get_or_init(|| mnist_loader::load(&data_dir("mnist")).expect("staged MNIST loads"))
+    let dir = data_dir("mnist")?;
+    Some(MNIST.get_or_init(|| mnist_loader::load(&dir).expect("staged MNIST loads")))
 }
 
 /// A fresh directory under the system temp dir, removed when dropped.

@@ -1,0 +1,18 @@
+//! The layers generated networks are made of, each picking the fastest path for the tensor's
+//! backend: our CPU kernels ([`cnn_kernels`]) on flex, rewrites of burn's operations on wgpu,
+//! burn's own elsewhere. A hand-written burn network can call them too.
+//!
+//! With the `ab-switch` feature, `CNN_KERNELS=burn` in the environment puts burn's own layers
+//! back, to compare the two (module `switch`).
+
+pub mod conv;
+pub mod dense;
+pub mod dropout;
+#[cfg(feature = "flex")]
+mod flex_tensor;
+pub mod init;
+pub mod loss;
+pub mod pool;
+pub mod precision;
+mod sliding;
+pub(crate) mod switch;
