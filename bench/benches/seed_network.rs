@@ -14,15 +14,7 @@ use cnn::runtime::nn::loss::cross_entropy;
 use cnn::runtime::{Backend, Network};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-cnn::cnn_from_json!(
-    "../examples/arch/seed.arch",
-    name = MnistNet,
-    input = [1, 28, 28],
-    classes = 10
-);
-
-// Keeps freed training buffers for reuse instead of page-faulting them in again.
-cnn::use_mimalloc!();
+use cnn_bench::SeedNet as MnistNet;
 
 const BATCH: usize = 64;
 

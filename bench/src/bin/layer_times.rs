@@ -25,15 +25,7 @@ use cnn::runtime::nn::loss::cross_entropy;
 use cnn::runtime::nn::{conv, dense, dropout, init, pool};
 use cnn::runtime::{Backend, Network};
 
-// Keeps freed training buffers for reuse instead of page-faulting them in again.
-cnn::use_mimalloc!();
-
-cnn::cnn_from_json!(
-    "../examples/arch/seed.arch",
-    name = SeedNet,
-    input = [1, 28, 28],
-    classes = 10
-);
+use cnn_bench::SeedNet;
 
 #[derive(Parser, Debug)]
 struct Args {

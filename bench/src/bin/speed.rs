@@ -7,9 +7,6 @@
 
 use std::time::Instant;
 
-// Keeps freed training buffers for reuse instead of page-faulting them in again.
-cnn::use_mimalloc!();
-
 use clap::{Parser, ValueEnum};
 use cnn::burn::module::Module;
 use cnn::burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
@@ -20,12 +17,7 @@ use cnn::runtime::train::replay::{ReplayForward, ReplayStep, adam::AdamSettings}
 use cnn::runtime::{Backend, Network};
 use cnn_bench::fusion_work::{self, FusionWork};
 
-cnn::cnn_from_json!(
-    "../examples/arch/seed.arch",
-    name = SeedNet,
-    input = [1, 28, 28],
-    classes = 10
-);
+use cnn_bench::SeedNet;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Mode {

@@ -11,15 +11,7 @@ use cnn::runtime::data::mnist;
 use cnn::runtime::train::{Console, Interrupt, Schedule, TrainConfig, Trainer};
 use cnn::runtime::{Backend, Network};
 
-// Keeps freed training buffers for reuse instead of page-faulting them in again.
-cnn::use_mimalloc!();
-
-cnn::cnn_from_json!(
-    "../examples/arch/seed.arch",
-    name = SeedNet,
-    input = [1, 28, 28],
-    classes = 10
-);
+use cnn_bench::SeedNet;
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -40,11 +32,15 @@ struct Args {
     seed: u64,
     #[arg(long, default_value = "flex")]
     backend: Backend,
+    /// Leave denormal floats as they are (`cnn::runtime::denormals`), to time their cost.
+    #[arg(long)]
+    keep_denormals: bool,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     cnn::runtime::backend::kernel_compilation::skip_library_backtraces();
     let args = Args::parse();
+    cnn::runtime::denormals::set_flush(!args.keep_denormals);
     let mut data = mnist::load(&args.data_dir)?;
     // Validation after each epoch is then the full test set.
     data.validation = Some(data.test.clone());
