@@ -3,7 +3,6 @@
 //! `cargo bench -p cnn-runtime --bench data`; reads MNIST from `CNN_DATA_DIR` (default `../shared/data`).
 
 use std::hint::black_box;
-use std::path::Path;
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset as _;
@@ -11,15 +10,14 @@ use cnn_runtime::Backend;
 use cnn_runtime::data::{BatcherOptions, ImageBatcher, mnist};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-/// `CNN_DATA_DIR`, relative to the repository root (default `../shared/data`).
-fn data() -> std::path::PathBuf {
-    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    root.join(std::env::var_os("CNN_DATA_DIR").unwrap_or_else(|| "../shared/data".into()))
-}
+#[path = "../tests/data/dir.rs"]
+mod dir;
 const BATCH: usize = 64;
 
 fn load(c: &mut Criterion) {
-    let dir = data().join("mnist");
+    let Some(dir) = dir::data_dir("mnist") else {
+        return;
+    };
     let mut group = c.benchmark_group("mnist");
     group.sample_size(10);
     group.bench_function("load_full_gz", |b| {
@@ -29,7 +27,10 @@ fn load(c: &mut Criterion) {
 }
 
 fn batch(c: &mut Criterion) {
-    let train = mnist::load(&data().join("mnist")).unwrap().train;
+    let Some(dir) = dir::data_dir("mnist") else {
+        return;
+    };
+    let train = mnist::load(&dir).unwrap().train;
     let device = Backend::default().device().unwrap();
     let stats = train.channel_stats();
     let mut group = c.benchmark_group("batch64");

@@ -7,32 +7,14 @@ mod errors;
 mod fer2013;
 mod mnist;
 
+mod dir;
+
+pub use dir::data_dir;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use cnn_runtime::data::{Dataset, mnist as mnist_loader};
-
-/// The real dataset `name` in `CNN_DATA_DIR` (relative to the repository root; default
-/// `../shared/data`, beside the checkout). Where it is absent the calling test is skipped with
-/// one line naming the variable (`None`), unless `CNN_REQUIRE_DATA=1`: then it fails.
-pub fn data_dir(name: &str) -> Option<PathBuf> {
-    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    let base = std::env::var_os("CNN_DATA_DIR").unwrap_or_else(|| "../shared/data".into());
-    let dir = root.join(base).join(name);
-    if dir.exists() {
-        return Some(dir);
-    }
-    let message = format!(
-        "{} does not exist: set CNN_DATA_DIR to the folder that holds `{name}`",
-        dir.display()
-    );
-    assert!(
-        std::env::var("CNN_REQUIRE_DATA").as_deref() != Ok("1"),
-        "{message} (CNN_REQUIRE_DATA=1 makes missing data an error)"
-    );
-    eprintln!("skipped: {message}");
-    None
-}
 
 /// Full MNIST, loaded once for all tests; `None` where the data is absent ([`data_dir`]).
 pub fn full_mnist() -> Option<&'static Dataset> {
