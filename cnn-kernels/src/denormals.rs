@@ -18,7 +18,7 @@
 //! denormals at full speed).
 //!
 //! ```
-//! use cnn_runtime::denormals::{FlushDenormals, is_flushed};
+//! use cnn_kernels::denormals::{FlushDenormals, is_flushed};
 //!
 //! let before = is_flushed();
 //! {

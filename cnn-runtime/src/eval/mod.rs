@@ -1,4 +1,4 @@
-//! A trained network at work: [`evaluate`] over a whole split, [`metrics`] from its
+//! A trained network at work: [`evaluate()`] over a whole split, [`metrics`] from its
 //! predictions, and [`infer`]ence on new images with saved weights.
 
 pub mod evaluate;
