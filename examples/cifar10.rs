@@ -20,7 +20,11 @@ cnn::cnn_from_json!(
 
 fn main() -> ExitCode {
     let (_, args) = cli::parse::<NoOptions>("Train the seed ARCH on CIFAR-10 and write a report");
-    cli::main::<Cifar10Net>("cifar10", args, "examples/arch/seed.arch", |dir| {
-        cifar10::load(dir.unwrap_or(Path::new("data/cifar-10-batches-bin")))
-    })
+    cli::main(
+        "cifar10",
+        args,
+        "examples/arch/seed.arch",
+        Cifar10Net::new,
+        |dir| cifar10::load(dir.unwrap_or(Path::new("data/cifar-10-batches-bin"))),
+    )
 }

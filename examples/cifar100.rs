@@ -41,9 +41,19 @@ fn main() -> ExitCode {
     };
     let arch = "examples/arch/seed.arch";
     match labels.coarse {
-        true => {
-            cli::main::<Cifar20Net>("cifar100-coarse", args, arch, load(Cifar100Labels::Coarse))
-        }
-        false => cli::main::<Cifar100Net>("cifar100", args, arch, load(Cifar100Labels::Fine)),
+        true => cli::main(
+            "cifar100-coarse",
+            args,
+            arch,
+            Cifar20Net::new,
+            load(Cifar100Labels::Coarse),
+        ),
+        false => cli::main(
+            "cifar100",
+            args,
+            arch,
+            Cifar100Net::new,
+            load(Cifar100Labels::Fine),
+        ),
     }
 }

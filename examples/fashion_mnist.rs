@@ -20,7 +20,11 @@ cnn::cnn_from_json!(
 fn main() -> ExitCode {
     let about = "Train the seed ARCH on Fashion-MNIST and write a report";
     let (_, args) = cli::parse::<NoOptions>(about);
-    cli::main::<FashionNet>("fashion_mnist", args, "examples/arch/seed.arch", |dir| {
-        fashion_mnist::load(dir.unwrap_or(Path::new("data/fashion-mnist")))
-    })
+    cli::main(
+        "fashion_mnist",
+        args,
+        "examples/arch/seed.arch",
+        FashionNet::new,
+        |dir| fashion_mnist::load(dir.unwrap_or(Path::new("data/fashion-mnist"))),
+    )
 }

@@ -40,7 +40,19 @@ fn main() -> ExitCode {
     };
     let arch = "examples/arch/seed.arch";
     match mode.binary {
-        true => cli::main::<FerBinaryNet>("fer2013-binary", args, arch, load(Fer2013Mode::Binary)),
-        false => cli::main::<FerNet>("fer2013", args, arch, load(Fer2013Mode::SevenClass)),
+        true => cli::main(
+            "fer2013-binary",
+            args,
+            arch,
+            FerBinaryNet::new,
+            load(Fer2013Mode::Binary),
+        ),
+        false => cli::main(
+            "fer2013",
+            args,
+            arch,
+            FerNet::new,
+            load(Fer2013Mode::SevenClass),
+        ),
     }
 }

@@ -19,8 +19,14 @@ cnn::cnn_from_json!(
 
 fn main() -> ExitCode {
     let (_, args) = cli::parse::<NoOptions>("Train the seed ARCH on MNIST and write a report");
-    cli::main::<MnistNet>("mnist", args, "examples/arch/seed.arch", |dir| match dir {
-        Some(dir) => mnist::load(dir),
-        None => Ok(mnist::embedded()),
-    })
+    cli::main(
+        "mnist",
+        args,
+        "examples/arch/seed.arch",
+        MnistNet::new,
+        |dir| match dir {
+            Some(dir) => mnist::load(dir),
+            None => Ok(mnist::embedded()),
+        },
+    )
 }

@@ -45,7 +45,7 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let device = args.backend.device()?;
-    let model: MnistNet = infer::load(&args.weights, &device)?;
+    let model = infer::load(MnistNet::new(&device), &args.weights)?;
     for path in &args.images {
         let prediction = infer::predict_file(&model, path, args.invert, &device)?;
         let confidence = prediction.probabilities[prediction.label];

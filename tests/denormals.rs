@@ -55,7 +55,7 @@ fn train() -> (Vec<f32>, Flags) {
         interrupt: Interrupt::new(),
         observer: &mut flags,
     }
-    .fit::<TinyNet>(&data, false)
+    .fit(TinyNet::new, &data, false)
     .unwrap();
     let model = trained.model;
     let mut weights = Vec::new();

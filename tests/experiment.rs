@@ -76,10 +76,11 @@ fn writes_the_report_and_resumes_with_more_epochs() {
 #[test]
 fn resuming_a_directory_without_a_run_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let error = cli::run::<TinyNet>(
+    let error = cli::run(
         "mnist",
         args(&["--resume", dir.path().to_str().unwrap()]),
         "a",
+        TinyNet::new,
         |_| Ok(mnist::embedded()),
     )
     .err()
@@ -102,10 +103,11 @@ fn a_replayed_run_resumes_replayed_and_refuses_no_replay() {
     assert!(saved.contains("\"replay\": true"), "{saved}");
 
     let resumed = ["--epochs", "2", "--resume", out];
-    let error = cli::run::<TinyNet>(
+    let error = cli::run(
         "mnist",
         args(&[&resumed[..], &["--no-replay"]].concat()),
         "tests/arch/tiny.arch",
+        TinyNet::new,
         |_| Ok(mnist::embedded()),
     )
     .err()

@@ -2,9 +2,10 @@
 //! the same pixels coming from the dataset.
 
 use cnn::burn::module::Module;
+use cnn::runtime::Backend;
 use cnn::runtime::data::{ImageBatcher, mnist};
 use cnn::runtime::eval::infer::{self, InferError};
-use cnn::runtime::{Backend, Network};
+use cnn::runtime::weights::WeightsError;
 
 cnn::cnn_from_json!(
     "tests/arch/tiny.arch",
@@ -18,8 +19,8 @@ fn saved_weights_and_image_files_give_the_dataset_predictions() {
     let device = Backend::Flex.device().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let weights = dir.path().join("model.bpk");
-    TinyNet::init(&device).save_file(&weights).unwrap();
-    let model: TinyNet = infer::load(&weights, &device).unwrap();
+    TinyNet::new(&device).save_file(&weights).unwrap();
+    let model = infer::load(TinyNet::new(&device), &weights).unwrap();
 
     let test = mnist::embedded().test;
     let expected = infer::predict(
@@ -52,7 +53,7 @@ fn saved_weights_and_image_files_give_the_dataset_predictions() {
             .to_rgb8();
     let big = dir.path().join("big.png");
     rgb.save(&big).unwrap();
-    let tensor = infer::image_tensor::<TinyNet>(&big, true, &device).unwrap();
+    let tensor = infer::image_tensor(&model, &big, true, &device).unwrap();
     assert_eq!(tensor.dims(), [1, 1, 28, 28]);
     let restored: Vec<f32> = tensor.into_data().try_to_vec().unwrap();
     let original: Vec<f32> = test
@@ -76,12 +77,15 @@ fn saved_weights_and_image_files_give_the_dataset_predictions() {
 #[test]
 fn missing_files_are_errors_naming_the_path() {
     let device = Backend::Flex.device().unwrap();
-    let error = infer::load::<TinyNet>("no/such/model.bpk", &device)
+    let error = infer::load(TinyNet::new(&device), "no/such/model.bpk")
         .err()
         .unwrap();
-    assert!(matches!(error, InferError::Weights { .. }));
+    assert!(matches!(
+        error,
+        InferError::Weights(WeightsError::Read { .. })
+    ));
     assert!(error.to_string().contains("no/such/model.bpk"), "{error}");
-    let model = TinyNet::init(&device);
+    let model = TinyNet::new(&device);
     let error = infer::predict_file(&model, "no/such/digit.png", false, &device).unwrap_err();
     assert!(
         error

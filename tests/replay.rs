@@ -92,7 +92,7 @@ fn its_adam_is_burns() {
     let _serial = serial();
     let device = Backend::Flex.device().unwrap().autodiff();
     device.seed(11);
-    let model = TinyNet::init(&device);
+    let model = TinyNet::new(&device);
     let mut data = batches(5, 16, &device);
     data.extend(batches(1, 5, &device));
 
@@ -134,7 +134,7 @@ fn each_step_draws_new_dropout_masks() {
     let device = Backend::Flex.device().unwrap().autodiff();
     let run = || {
         device.seed(5);
-        let mut step = ReplayStep::new(DropoutNet::init(&device), SETTINGS);
+        let mut step = ReplayStep::new(DropoutNet::new(&device), SETTINGS);
         let (images, targets) = batches(1, 32, &device).remove(0);
         [0, 1].map(|_| loss_of(step.step(images.clone(), targets.clone(), 0.0)))
     };
@@ -154,7 +154,7 @@ fn gap_of(got: Tensor<2>, expected: Tensor<2>) -> f32 {
 /// the same logits within `tolerance`, relative. Returns the replayed one, to ask how it ran.
 fn forward_against_plain(device: &Device, tolerance: f32) -> ReplayForward<DropoutNet> {
     device.seed(9);
-    let model = DropoutNet::init(device).valid();
+    let model = DropoutNet::new(device).valid();
     let mut forward = ReplayForward::new(model.clone());
     let mut data = batches(7, 8, device);
     data.insert(5, batches(1, 3, device).remove(0));
@@ -210,7 +210,7 @@ fn replayed_matches_ordinary(precision: ConvPrecision, tolerance: f32) {
     let device = inner.clone().autodiff();
     let run = |record: bool| {
         device.seed(3);
-        let model = DropoutNet::init(&device);
+        let model = DropoutNet::new(&device);
         let mut step = match record {
             true => ReplayStep::new(model, SETTINGS),
             false => ReplayStep::without_recording(model, SETTINGS),

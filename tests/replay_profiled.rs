@@ -30,7 +30,7 @@ fn steps_under_cubecls_profiler_run_as_ordinary_ones_and_say_why() {
     CubeClRuntimeConfig::set(config);
     let device = gpu().autodiff();
 
-    let mut step = ReplayStep::new(DropoutNet::init(&device), AdamSettings::new(1e-8, None));
+    let mut step = ReplayStep::new(DropoutNet::new(&device), AdamSettings::new(1e-8, None));
     let mut losses = Vec::new();
     for _ in 0..6 {
         let images = Tensor::<4>::random([4, 1, 28, 28], Distribution::Default, &device);

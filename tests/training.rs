@@ -3,12 +3,12 @@
 
 use cnn::burn::module::Module;
 use cnn::burn::tensor::Device;
+use cnn::runtime::Backend;
 use cnn::runtime::data::{Dataset, mnist};
 use cnn::runtime::report::history::EpochMetrics;
 use cnn::runtime::train::{
     Checkpoint, Interrupt, Observer, Quiet, Stop, TrainConfig, TrainError, Trainer,
 };
-use cnn::runtime::{Backend, Network};
 
 cnn::cnn_from_json!(
     "tests/arch/tiny.arch",
@@ -74,7 +74,7 @@ fn loss_falls_on_real_mnist() {
         ..config(3)
     };
     let trained = trainer(config, None, &mut Quiet)
-        .fit::<TinyNet>(&data(), false)
+        .fit(TinyNet::new, &data(), false)
         .unwrap();
     let losses: Vec<f64> = trained.history.iter().map(|m| m.train_loss).collect();
     assert_eq!(trained.stop, Stop::Completed);
@@ -95,10 +95,10 @@ fn loss_falls_on_real_mnist() {
 fn same_seed_gives_the_same_curves() {
     let _serial = serial();
     let a = trainer(config(1), None, &mut Quiet)
-        .fit::<TinyNet>(&data(), false)
+        .fit(TinyNet::new, &data(), false)
         .unwrap();
     let b = trainer(config(1), None, &mut Quiet)
-        .fit::<TinyNet>(&data(), false)
+        .fit(TinyNet::new, &data(), false)
         .unwrap();
     let c = trainer(
         TrainConfig {
@@ -108,7 +108,7 @@ fn same_seed_gives_the_same_curves() {
         None,
         &mut Quiet,
     )
-    .fit::<TinyNet>(&data(), false)
+    .fit(TinyNet::new, &data(), false)
     .unwrap();
     assert_eq!(a.history[0].train_loss, b.history[0].train_loss);
     assert_eq!(a.history[0].valid_loss, b.history[0].valid_loss);
@@ -127,7 +127,7 @@ fn replayed_training_matches_burns_adam() {
             ..config(2)
         };
         trainer(config, None, notes)
-            .fit::<TinyNet>(&data(), false)
+            .fit(TinyNet::new, &data(), false)
             .unwrap()
     };
     let mut notes = Notes::default();
@@ -184,10 +184,10 @@ fn a_checkpoint_resumes_only_with_the_adam_that_wrote_it() {
             ..config(1)
         };
         trainer(config(replay), Some(checkpoint.clone()), &mut Quiet)
-            .fit::<TinyNet>(&data(), false)
+            .fit(TinyNet::new, &data(), false)
             .unwrap();
         let error = trainer(config(!replay), Some(checkpoint), &mut Quiet)
-            .fit::<TinyNet>(&data(), true)
+            .fit(TinyNet::new, &data(), true)
             .err()
             .expect("the other Adam refuses the checkpoint");
         let asked = if replay {
@@ -247,7 +247,7 @@ fn interrupt_and_resume(config: TrainConfig) {
     let checkpoint = Checkpoint::new(dir.path().join("checkpoint"));
     let data = data();
     let uninterrupted = trainer(config.clone(), None, &mut Quiet)
-        .fit::<TinyNet>(&data, false)
+        .fit(TinyNet::new, &data, false)
         .unwrap();
 
     let mut observer = InterruptAfter {
@@ -259,7 +259,7 @@ fn interrupt_and_resume(config: TrainConfig) {
     let interrupt = observer.interrupt.clone();
     let mut first = trainer(config.clone(), Some(checkpoint.clone()), &mut observer);
     first.interrupt = interrupt;
-    let stopped = first.fit::<TinyNet>(&data, false).unwrap();
+    let stopped = first.fit(TinyNet::new, &data, false).unwrap();
     assert_eq!(stopped.stop, Stop::Interrupted);
     assert!(stopped.history.is_empty());
     // The weights on disk are those the interrupted run had.
@@ -273,7 +273,7 @@ fn interrupt_and_resume(config: TrainConfig) {
         last: None,
     };
     let resumed = trainer(config, Some(checkpoint), &mut resumed_observer)
-        .fit::<TinyNet>(&data, true)
+        .fit(TinyNet::new, &data, true)
         .unwrap();
     // Training reads each step's loss once the next step is queued, so the step queued when
     // the interrupt came (the sixth) is taken and reported too; the run resumes after it.
@@ -312,7 +312,7 @@ fn resuming_a_finished_epoch_continues_with_the_next() {
     let checkpoint = Checkpoint::new(dir.path().join("checkpoint"));
     let data = data();
     let one = trainer(config(1), Some(checkpoint.clone()), &mut Quiet)
-        .fit::<TinyNet>(&data, false)
+        .fit(TinyNet::new, &data, false)
         .unwrap();
     let mut observer = InterruptAfter {
         at: usize::MAX,
@@ -321,7 +321,7 @@ fn resuming_a_finished_epoch_continues_with_the_next() {
         last: None,
     };
     let two = trainer(config(2), Some(checkpoint), &mut observer)
-        .fit::<TinyNet>(&data, true)
+        .fit(TinyNet::new, &data, true)
         .unwrap();
     assert_eq!(observer.starts, [(2, 0)]);
     assert_eq!(two.history[0], one.history[0]);
@@ -335,14 +335,14 @@ fn non_finite_loss_stops_and_keeps_the_last_good_checkpoint() {
     let checkpoint = Checkpoint::new(dir.path().join("checkpoint"));
     let data = data();
     let good = trainer(config(1), Some(checkpoint.clone()), &mut Quiet)
-        .fit::<TinyNet>(&data, false)
+        .fit(TinyNet::new, &data, false)
         .unwrap();
     let exploding = TrainConfig {
         learning_rate: 1e35,
         ..config(3)
     };
     let error = trainer(exploding, Some(checkpoint.clone()), &mut Quiet)
-        .fit::<TinyNet>(&data, true)
+        .fit(TinyNet::new, &data, true)
         .err()
         .unwrap();
     let TrainError::NonFiniteLoss {
@@ -380,7 +380,7 @@ fn wrong_dataset_for_the_network_is_an_error() {
         classes = 10
     );
     let error = trainer(config(1), None, &mut Quiet)
-        .fit::<ColourNet>(&data(), false)
+        .fit(ColourNet::new, &data(), false)
         .err()
         .unwrap();
     assert_eq!(
@@ -394,7 +394,7 @@ fn evaluation_matches_the_trained_model() {
     let _serial = serial();
     let data = data();
     let trained = trainer(config(1), None, &mut Quiet)
-        .fit::<TinyNet>(&data, false)
+        .fit(TinyNet::new, &data, false)
         .unwrap();
     let model = trained.model.valid();
     let batcher = cnn::runtime::data::ImageBatcher::default();
@@ -448,7 +448,7 @@ fn training_reports_the_loss_and_errors_of_its_batches() {
         ..config(1)
     };
     let trained = trainer(config, None, &mut Quiet)
-        .fit::<TinyNet>(&data, false)
+        .fit(TinyNet::new, &data, false)
         .unwrap();
     let reported = &trained.history[0];
     let model = trained.model.valid();

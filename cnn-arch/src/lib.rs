@@ -24,6 +24,7 @@ mod read;
 mod spec;
 mod summary;
 mod value;
+mod write;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Position, nearest};
 pub use plan::{Network, Overrides, PlannedLayer, Shape, plan};

@@ -52,13 +52,15 @@ pub struct Overrides {
     pub classes: Option<usize>,
 }
 
-/// A checked network: every listed layer plus the implicit output layer, with shapes.
+/// A checked network: every listed layer plus the output layer (implicit, or the final `T`),
+/// with shapes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Network {
     pub name: String,
     pub input: [usize; 3],
     pub classes: usize,
-    /// The listed layers, then the output layer (a `Dense` with no activation).
+    /// The listed layers, then the output layer to the classes (an implicit `Dense` with no
+    /// activation, or the file's `T`).
     pub layers: Vec<PlannedLayer>,
 }
 
@@ -67,7 +69,7 @@ pub struct Network {
 pub struct PlannedLayer {
     /// 1-based position in the file; the output layer comes after the last listed one.
     pub index: usize,
-    /// The Rust field name: `conv1`, `pool2`, `fc1`, `output`.
+    /// The Rust field name: `conv1`, `pool2`, `fc1`, `dropout1`, `output`.
     pub field: String,
     pub layer: Layer,
     pub input: Shape,
@@ -90,24 +92,15 @@ impl PlannedLayer {
 
     /// `C relu 64 3x3/1 same, dropout 8.3%`.
     pub fn description(&self) -> String {
-        let mut text = if self.is_output() {
-            format!("FC {}", self.output)
-        } else {
-            self.layer.to_string()
+        let mut text = match &self.layer {
+            Layer::Terminal(_) => format!("{} {}", self.layer, self.output),
+            _ if self.is_output() => format!("FC {}", self.output),
+            _ => self.layer.to_string(),
         };
-        match &self.layer {
-            Layer::Conv(Conv { padding, .. }) | Layer::Pool(Pool { padding, .. }) => {
-                text.push_str(&format!(" {padding}"));
-            }
-            Layer::Dense(_) => {}
+        if let Layer::Conv(Conv { padding, .. }) | Layer::Pool(Pool { padding, .. }) = &self.layer {
+            text.push_str(&format!(" {padding}"));
         }
-        if let Layer::Conv(Conv {
-            batch_norm: true, ..
-        })
-        | Layer::Dense(Dense {
-            batch_norm: true, ..
-        }) = self.layer
-        {
+        if self.layer.batch_norm() {
             text.push_str(", batch norm");
         }
         if self.layer.drop_out() > 0.0 {
@@ -196,8 +189,13 @@ fn plan_layers(
     let mut shape = Shape::Image(input);
     let mut planned = Vec::new();
     let mut complete = true;
+    let last = file.layers.len();
     for (i, spec) in file.layers.iter().enumerate() {
         let label = format!("layer {} ({})", i + 1, spec.layer);
+        if matches!(spec.layer, Layer::Terminal(_)) && i + 1 == last {
+            // The output layer, written out: it takes the implicit one's place below.
+            break;
+        }
         match step(&spec.layer, shape) {
             Ok((output, pads, params, macs)) => {
                 planned.push(PlannedLayer {
@@ -220,17 +218,26 @@ fn plan_layers(
             }
         }
     }
-    let output = Layer::Dense(Dense {
+    let to_classes = Layer::Dense(Dense {
         num_output: classes,
         activation: Activation::None,
         drop_out: 0.0,
         batch_norm: false,
     });
-    let (out_shape, pads, params, macs) = step(&output, shape).ok()?;
+    let (out_shape, pads, params, macs) = step(&to_classes, shape).ok()?;
+    let (index, layer) = match file.layers.last() {
+        Some(
+            spec @ LayerSpec {
+                layer: Layer::Terminal(_),
+                ..
+            },
+        ) => (last, spec.layer.clone()),
+        _ => (last + 1, to_classes),
+    };
     planned.push(PlannedLayer {
-        index: file.layers.len() + 1,
+        index,
         field: "output".into(),
-        layer: output,
+        layer,
         input: shape,
         output: out_shape,
         pads,
@@ -245,6 +252,7 @@ struct Counters {
     conv: usize,
     pool: usize,
     fc: usize,
+    dropout: usize,
 }
 
 impl Counters {
@@ -253,6 +261,8 @@ impl Counters {
             Layer::Conv(_) => ("conv", &mut self.conv),
             Layer::Pool(_) => ("pool", &mut self.pool),
             Layer::Dense(_) => ("fc", &mut self.fc),
+            Layer::DropOut(_) => ("dropout", &mut self.dropout),
+            Layer::Terminal(_) => return "output".into(),
         };
         *counter += 1;
         format!("{prefix}{counter}")
@@ -291,6 +301,10 @@ fn step(layer: &Layer, input: Shape) -> Result<Step, String> {
         (Layer::Pool(p), Shape::Image([ch, h, w])) => {
             let (out_h, out_w, pads) = window(p.kernel_size, p.stride, p.padding, [h, w])?;
             Ok((Shape::Image([ch, out_h, out_w]), pads, 0, 0))
+        }
+        (Layer::DropOut(_), _) => Ok((input, [0; 4], 0, 0)),
+        (Layer::Terminal(_), _) => {
+            Err("a `T` layer is the output layer to the classes: it must be the last layer".into())
         }
         (_, Shape::Flat(n)) => Err(format!(
             "a {} layer cannot follow an FC layer: its input is already flat ({n} values); put `C` and `P` layers before the first `FC`",

@@ -6,7 +6,7 @@ use crate::spec::*;
 use crate::value::{Node, Value};
 
 const TOP_FIELDS: [&str; 4] = ["name", "input", "classes", "layers"];
-const LAYER_TYPES: [&str; 3] = ["C", "P", "FC"];
+const LAYER_TYPES: [&str; 5] = ["C", "P", "FC", "DO", "T"];
 const CONV_FIELDS: [&str; 8] = [
     "type",
     "activation",
@@ -26,6 +26,8 @@ const POOL_FIELDS: [&str; 6] = [
     "drop_out",
 ];
 const DENSE_FIELDS: [&str; 5] = ["type", "activation", "num_output", "drop_out", "batch_norm"];
+const DROPOUT_FIELDS: [&str; 2] = ["type", "drop_out"];
+const TERMINAL_FIELDS: [&str; 2] = ["type", "activation"];
 const ALL_LAYER_FIELDS: [&str; 9] = [
     "type",
     "activation",
@@ -188,6 +190,8 @@ fn read_layer(index: usize, node: &Node, errors: &mut Diagnostics) -> Option<Lay
         "C" => fields.conv(),
         "P" => fields.pool(),
         "FC" => fields.dense(),
+        "DO" => fields.dropout(),
+        "T" => fields.terminal(),
         other => {
             let message = unknown("layer type", other, &LAYER_TYPES);
             errors.push(Diagnostic::at(type_node.pos, message).in_layer(&format!("layer {index}")));
@@ -267,6 +271,18 @@ impl<'a> Fields<'a> {
             drop_out: drop_out?,
             batch_norm: batch_norm?,
         }))
+    }
+
+    fn dropout(&mut self) -> Option<Layer> {
+        self.check_names(&DROPOUT_FIELDS);
+        let drop_out = self.required("drop_out", drop_out)?;
+        Some(Layer::DropOut(DropOut { drop_out }))
+    }
+
+    fn terminal(&mut self) -> Option<Layer> {
+        self.check_names(&TERMINAL_FIELDS);
+        let softmax = self.optional("activation", false, terminal_activation)?;
+        Some(Layer::Terminal(Terminal { softmax }))
     }
 
     /// Reports fields this layer type does not have, suggesting the nearest valid one.
@@ -480,6 +496,27 @@ fn activation(node: &Node, errors: &mut Diagnostics) -> Option<Activation> {
         ));
     }
     found
+}
+
+/// A `T` layer's activation: `softmax` or none (`None`, `null`, `'none'`): whether it names
+/// the softmax of the loss.
+fn terminal_activation(node: &Node, errors: &mut Diagnostics) -> Option<bool> {
+    if node.value == Value::Null {
+        return Some(false);
+    }
+    let name = name_of(node, "activation", errors)?;
+    match name.to_ascii_lowercase().as_str() {
+        "softmax" => Some(true),
+        "none" => Some(false),
+        _ => {
+            let message = format!(
+                "a `T` layer's activation is `softmax` or None (the network returns logits, \
+                 trained with softmax cross-entropy), found `{name}`"
+            );
+            errors.push(Diagnostic::at(node.pos, message));
+            None
+        }
+    }
 }
 
 fn pool_kind(node: &Node, errors: &mut Diagnostics) -> Option<PoolKind> {

@@ -29,7 +29,7 @@ pub struct LayerSpec {
     pub pos: Option<Position>,
 }
 
-/// A listed layer. The output layer to the classes is implicit and not listed.
+/// A listed layer. The output layer to the classes is implicit unless the list ends with `T`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum Layer {
@@ -39,6 +39,10 @@ pub enum Layer {
     Pool(Pool),
     #[serde(rename = "FC")]
     Dense(Dense),
+    #[serde(rename = "DO")]
+    DropOut(DropOut),
+    #[serde(rename = "T")]
+    Terminal(Terminal),
 }
 
 /// `C`: a 2-D convolution, then batch norm (optional), activation and dropout.
@@ -71,6 +75,21 @@ pub struct Dense {
     pub activation: Activation,
     pub drop_out: f64,
     pub batch_norm: bool,
+}
+
+/// `DO`: dropout as a layer of its own, in training only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DropOut {
+    /// Percent, 0 <= p < 100.
+    pub drop_out: f64,
+}
+
+/// `T`: the output layer to the classes, written out; it must come last. Its activation,
+/// `softmax` or none, names the loss's softmax: the network returns logits either way, trained
+/// with softmax cross-entropy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Terminal {
+    pub softmax: bool,
 }
 
 /// How a window is padded.
@@ -137,6 +156,14 @@ impl Activation {
     }
 }
 
+impl Pool {
+    /// Whether an average counts padded zeros: TensorFlow's `SAME` average ignores them;
+    /// explicit padding counts them, as PyTorch does.
+    pub fn counts_padding(&self) -> bool {
+        matches!(self.padding, Padding::Explicit(_))
+    }
+}
+
 impl PoolKind {
     pub fn name(self) -> &'static str {
         match self {
@@ -147,20 +174,43 @@ impl PoolKind {
 }
 
 impl Layer {
-    /// `C`, `P` or `FC`, as in the file.
+    /// `C`, `P`, `FC`, `DO` or `T`, as in the file.
     pub fn type_name(&self) -> &'static str {
         match self {
             Layer::Conv(_) => "C",
             Layer::Pool(_) => "P",
             Layer::Dense(_) => "FC",
+            Layer::DropOut(_) => "DO",
+            Layer::Terminal(_) => "T",
         }
     }
 
+    /// The dropout after the layer, in percent. A `DO` layer is a dropout itself, with none
+    /// after it.
     pub fn drop_out(&self) -> f64 {
         match self {
             Layer::Conv(c) => c.drop_out,
             Layer::Pool(p) => p.drop_out,
             Layer::Dense(d) => d.drop_out,
+            Layer::DropOut(_) | Layer::Terminal(_) => 0.0,
+        }
+    }
+
+    /// The activation after the layer (none for `P`, `DO` and `T`).
+    pub fn activation(&self) -> Activation {
+        match self {
+            Layer::Conv(c) => c.activation,
+            Layer::Dense(d) => d.activation,
+            Layer::Pool(_) | Layer::DropOut(_) | Layer::Terminal(_) => Activation::None,
+        }
+    }
+
+    /// Whether batch norm follows the layer.
+    pub fn batch_norm(&self) -> bool {
+        match self {
+            Layer::Conv(c) => c.batch_norm,
+            Layer::Dense(d) => d.batch_norm,
+            _ => false,
         }
     }
 }
@@ -187,6 +237,9 @@ impl fmt::Display for Layer {
                 window(f, p.kernel_size, p.stride)
             }
             Layer::Dense(d) => write!(f, "FC {} {}", d.activation.name(), d.num_output),
+            Layer::DropOut(d) => write!(f, "DO {}%", d.drop_out),
+            Layer::Terminal(t) if t.softmax => f.write_str("T softmax"),
+            Layer::Terminal(_) => f.write_str("T"),
         }
     }
 }

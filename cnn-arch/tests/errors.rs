@@ -45,7 +45,7 @@ fn unknown_values_suggest_the_nearest_name() {
     assert_eq!(
         errors(text),
         [
-            "a.json:1:11: layer 1: unknown layer type `CONV`; expected one of `C`, `P`, `FC`",
+            "a.json:1:11: layer 1: unknown layer type `CONV`; expected one of `C`, `P`, `FC`, `DO`, `T`",
             "a.json:1:49: layer 2 (FC): unknown activation `rellu`; did you mean `relu`?",
             "a.json:1:98: layer 3 (P): unknown pool `mean`; expected one of `max`, `avg`",
             "a.json:1:135: layer 3 (P): unknown padding `full`; expected one of `same`, `valid`",
@@ -150,5 +150,24 @@ fn shapes_of_layers_before_a_broken_one_are_still_checked() {
     assert!(
         errors[1].starts_with("a.json:2:11: layer 2: unknown layer type `X`"),
         "{errors:?}"
+    );
+}
+
+#[test]
+fn a_terminal_layer_comes_last_and_names_softmax_or_none() {
+    let text = "[{'type': 'C', 'activation': 'relu', 'num_output': 4, 'kernel_size': 3}, {'type': 'T', 'activation': None}, {'type': 'FC', 'activation': 'relu', 'num_output': 4}]";
+    assert_eq!(
+        errors(text),
+        [
+            "a.json:1:74: layer 2 (T): a `T` layer is the output layer to the classes: it must be the last layer"
+        ]
+    );
+    let text = "[{'type': 'DO'}, {'type': 'T', 'activation': 'relu'}]";
+    assert_eq!(
+        errors(text),
+        [
+            "a.json:1:2: layer 1 (DO): missing field `drop_out`",
+            "a.json:1:46: layer 2 (T): a `T` layer's activation is `softmax` or None (the network returns logits, trained with softmax cross-entropy), found `relu`",
+        ]
     );
 }

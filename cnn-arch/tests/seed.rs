@@ -131,3 +131,26 @@ fn overrides_win_over_the_file() {
     );
     assert_eq!(net.params(), 192 * 4 + 4 + 4 * 2 + 2);
 }
+
+/// The seed ARCH in the architecture search's form, ending with its terminal layer written
+/// out, is the same network: the `T` takes the implicit output layer's place.
+#[test]
+fn a_terminal_layer_takes_the_implicit_output_layers_place() {
+    let with_terminal = include_str!("../../tests/ui/pass/seed_with_terminal.arch");
+    let overrides = Overrides {
+        input: Some([1, 28, 28]),
+        classes: Some(10),
+        ..Default::default()
+    };
+    let net = check(with_terminal, &overrides).unwrap();
+    let seed = seed([1, 28, 28], 10);
+    assert_eq!(net.params(), 3_157_002);
+    assert_eq!(net.layers.len(), seed.layers.len());
+    let output = net.layers.last().unwrap();
+    assert_eq!((output.field.as_str(), output.index), ("output", 10));
+    assert_eq!(output.description(), "T 10");
+    assert!(net.summary().contains("output (T 10)"));
+    for (a, b) in net.layers.iter().zip(&seed.layers).take(9) {
+        assert_eq!((a.output, a.params, a.macs), (b.output, b.params, b.macs));
+    }
+}

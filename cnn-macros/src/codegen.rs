@@ -55,6 +55,8 @@ pub fn generate(net: &Network, name: Option<&Ident>, file: &Path) -> syn::Result
             }
 
             impl #name {
+                /// The struct's name.
+                pub const NAME: &'static str = #name_str;
                 /// `[channels, height, width]` of one input image.
                 pub const INPUT: [usize; 3] = [#c, #h, #w];
                 /// Number of classes: the size of the logits.
@@ -71,7 +73,7 @@ pub fn generate(net: &Network, name: Option<&Ident>, file: &Path) -> syn::Result
                 /// Logits `[batch, CLASSES]` for images `[batch, C, H, W]`. Dropout is active
                 /// only on an autodiff device in training mode.
                 pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-                    ::cnn::__private::check_input(#name_str, Self::INPUT, images.dims());
+                    ::cnn::__private::check_input(Self::NAME, Self::INPUT, images.dims());
                     let x = images;
                     #steps
                 }
@@ -83,21 +85,28 @@ pub fn generate(net: &Network, name: Option<&Ident>, file: &Path) -> syn::Result
             }
 
             impl ::cnn::runtime::Network for #name {
-                const NAME: &'static str = #name_str;
-                const INPUT: [usize; 3] = #name::INPUT;
-                const CLASSES: usize = #classes;
-                const ARCH_JSON: &'static str = #name::ARCH_JSON;
+                fn name(&self) -> &str {
+                    Self::NAME
+                }
 
-                fn init(device: &Device) -> Self {
-                    Self::new(device)
+                fn input(&self) -> [usize; 3] {
+                    Self::INPUT
+                }
+
+                fn classes(&self) -> usize {
+                    Self::CLASSES
+                }
+
+                fn arch_text(&self) -> &str {
+                    Self::ARCH_JSON
+                }
+
+                fn summary(&self) -> &str {
+                    Self::SUMMARY
                 }
 
                 fn logits(&self, images: Tensor<4>) -> Tensor<2> {
                     self.forward(images)
-                }
-
-                fn summary() -> &'static str {
-                    Self::SUMMARY
                 }
             }
         }
@@ -109,21 +118,17 @@ fn ident(text: &str) -> Ident {
     Ident::new(text, Span::call_site())
 }
 
-fn batch_norm(layer: &Layer) -> bool {
-    matches!(layer, Layer::Conv(c) if c.batch_norm)
-        || matches!(layer, Layer::Dense(d) if d.batch_norm)
-}
-
 fn fields(layer: &PlannedLayer) -> TokenStream {
     let field = ident(&layer.field);
     let ty = match &layer.layer {
         Layer::Conv(_) => quote!(burn::nn::conv::Conv2d),
         Layer::Pool(p) if p.pool == PoolKind::Max => quote!(burn::nn::pool::MaxPool2d),
         Layer::Pool(_) => quote!(burn::nn::pool::AvgPool2d),
-        Layer::Dense(_) => quote!(burn::nn::Linear),
+        Layer::Dense(_) | Layer::Terminal(_) => quote!(burn::nn::Linear),
+        Layer::DropOut(_) => quote!(burn::nn::Dropout),
     };
     let mut tokens = quote!(pub #field: #ty,);
-    if batch_norm(&layer.layer) {
+    if layer.layer.batch_norm() {
         let bn = format_ident!("{}_bn", layer.field);
         tokens.extend(quote!(pub #bn: burn::nn::BatchNorm,));
     }
@@ -155,23 +160,25 @@ fn inits(layer: &PlannedLayer) -> TokenStream {
             match p.pool {
                 PoolKind::Max => quote!(burn::nn::pool::MaxPool2dConfig::new([#kh, #kw])
                     .with_strides([#sh, #sw]).with_padding(#padding).init()),
-                // TensorFlow's SAME average ignores the padded zeros; explicit padding counts
-                // them, as PyTorch does.
                 PoolKind::Avg => {
-                    let include_pad = matches!(p.padding, cnn_arch::Padding::Explicit(_));
+                    let include_pad = p.counts_padding();
                     quote!(burn::nn::pool::AvgPool2dConfig::new([#kh, #kw])
                         .with_strides([#sh, #sw]).with_padding(#padding)
                         .with_count_include_pad(#include_pad).init())
                 }
             }
         }
-        Layer::Dense(d) => {
-            let (n_in, n_out) = (layer.input.len(), d.num_output);
+        Layer::Dense(_) | Layer::Terminal(_) => {
+            let (n_in, n_out) = (layer.input.len(), layer.output.len());
             quote!(::cnn::__private::init::linear(burn::nn::LinearConfig::new(#n_in, #n_out), device))
+        }
+        Layer::DropOut(d) => {
+            let p = d.drop_out / 100.0;
+            quote!(burn::nn::DropoutConfig::new(#p).init())
         }
     };
     let mut tokens = quote!(#field: #init,);
-    if batch_norm(&layer.layer) {
+    if layer.layer.batch_norm() {
         let bn = format_ident!("{}_bn", layer.field);
         let channels = layer.output.channels();
         tokens.extend(quote!(#bn: burn::nn::BatchNormConfig::new(#channels).init(device),));
@@ -191,7 +198,7 @@ fn steps(net: &Network) -> TokenStream {
     let mut flat = false;
     for layer in &net.layers {
         let field = ident(&layer.field);
-        if matches!(layer.layer, Layer::Dense(_)) && !flat {
+        if (matches!(layer.layer, Layer::Dense(_)) || layer.is_output()) && !flat {
             tokens.extend(quote!(let x: Tensor<2> = x.flatten(1, 3);));
             flat = true;
         }
@@ -207,13 +214,15 @@ fn steps(net: &Network) -> TokenStream {
             }
             Layer::Dense(_) => quote!(::cnn::__private::dense::forward(&self.#field, x)),
             Layer::Pool(_) => quote!(self.#field.forward(x)),
+            Layer::DropOut(_) => quote!(::cnn::__private::dropout::forward(&self.#field, x)),
+            Layer::Terminal(_) => unreachable!("a T layer is the output layer"),
         };
         tokens.extend(quote!(let x = #step;));
-        if batch_norm(&layer.layer) {
+        if layer.layer.batch_norm() {
             let bn = format_ident!("{}_bn", layer.field);
             tokens.extend(quote!(let x = self.#bn.forward(x);));
         }
-        tokens.extend(activation(&layer.layer));
+        tokens.extend(activation(layer.layer.activation()));
         if layer.layer.drop_out() > 0.0 {
             let dropout = format_ident!("{}_dropout", layer.field);
             tokens.extend(quote!(let x = ::cnn::__private::dropout::forward(&self.#dropout, x);));
@@ -222,12 +231,7 @@ fn steps(net: &Network) -> TokenStream {
     tokens
 }
 
-fn activation(layer: &Layer) -> TokenStream {
-    let activation = match layer {
-        Layer::Conv(c) => c.activation,
-        Layer::Dense(d) => d.activation,
-        Layer::Pool(_) => Activation::None,
-    };
+fn activation(activation: Activation) -> TokenStream {
     let f = quote!(burn::tensor::activation);
     match activation {
         Activation::Relu => quote!(let x = #f::relu(x);),

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use burn::tensor::Device;
 use clap::FromArgMatches as _;
 use serde::{Deserialize, Serialize};
 
@@ -127,9 +128,10 @@ pub fn main<M: Network>(
     experiment: &str,
     args: ExperimentArgs,
     arch_file: &str,
+    init: impl Fn(&Device) -> M,
     load: impl FnOnce(Option<&Path>) -> Result<Dataset, DataError>,
 ) -> ExitCode {
-    match run::<M>(experiment, args, arch_file, load) {
+    match run(experiment, args, arch_file, init, load) {
         Ok(outcome) if outcome.stop == Stop::Interrupted => ExitCode::from(130),
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
@@ -139,12 +141,14 @@ pub fn main<M: Network>(
     }
 }
 
-/// Loads the data, trains `M` (or resumes), evaluates on the test split and writes the report,
+/// Loads the data, trains the network `init` builds (`MnistNet::new`, or a closure building
+/// a [`crate::nn::Net`]), or resumes it, evaluates it on the test split and writes the report,
 /// the weights (`model.bpk`) and a copy of the architecture file into the run directory.
 pub fn run<M: Network>(
     experiment: &str,
     args: ExperimentArgs,
     arch_file: &str,
+    init: impl Fn(&Device) -> M,
     load: impl FnOnce(Option<&Path>) -> Result<Dataset, DataError>,
 ) -> Result<RunOutcome, Error> {
     let (args, dir, resume) = prepare(experiment, args)?;
@@ -157,10 +161,12 @@ pub fn run<M: Network>(
     // resumed run records its new epochs and learning rate for the next resume.
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     std::fs::write(dir.join("args.json"), serde_json::to_string_pretty(&args)?)?;
-    println!("{}", M::summary());
+    // Built once to describe it before training starts; the trainer builds its own, seeded.
+    let network = init(&device);
+    println!("{}", network.summary());
     println!(
         "{} on {}: {} training, {} validation, {} test images; backend {}; run directory {}",
-        M::NAME,
+        network.name(),
         data.name,
         data.train.len(),
         data.validation.as_ref().map_or(0, |v| v.len()),
@@ -184,7 +190,8 @@ pub fn run<M: Network>(
         interrupt: Interrupt::ctrl_c(),
         observer: &mut console,
     };
-    let trained = trainer.fit::<M>(&data, resume)?;
+    drop(network);
+    let trained = trainer.fit(init, &data, resume)?;
     if trained.stop == Stop::Interrupted {
         return Ok(RunOutcome {
             dir,
@@ -213,7 +220,7 @@ pub fn run<M: Network>(
         .clone()
         .save_file(dir.join("model.bpk"))
         .map_err(|e| format!("cannot save the weights: {e}"))?;
-    std::fs::write(dir.join(arch_name(arch_file)), M::ARCH_JSON)?;
+    std::fs::write(dir.join(arch_name(arch_file)), model.arch_text())?;
     let sizes = [
         data.train.len(),
         data.validation.as_ref().map_or(0, |v| v.len()),
@@ -222,8 +229,8 @@ pub fn run<M: Network>(
     let backend = backend_label(&args);
     let report = Report {
         experiment,
-        network: M::NAME,
-        summary: M::summary(),
+        network: model.name(),
+        summary: model.summary(),
         dataset: &data.name,
         class_names: &data.class_names,
         sizes,

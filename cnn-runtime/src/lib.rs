@@ -21,6 +21,7 @@ pub mod network;
 pub mod nn;
 pub mod report;
 pub mod train;
+pub mod weights;
 
 pub use backend::{Backend, BackendError};
 pub use cnn_kernels::denormals;

@@ -2,30 +2,32 @@
 //! inference can take any of them.
 
 use burn::module::Module;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Tensor;
 
-/// A classifier of `[batch, C, H, W]` images into `CLASSES` logits.
+/// A classifier of `[batch, C, H, W]` images into logits, one per class.
 ///
-/// `cnn_from_json!` implements it for the structs it generates; a hand-written burn module can
-/// implement it too, to be trained by the same code.
+/// `cnn_from_json!` implements it for the structs it generates, and [`crate::nn::Net`] for
+/// networks built at run time; a hand-written burn module can implement it too, to be trained
+/// by the same code. What describes a network is read from a value, since a network built at
+/// run time knows it only then.
 pub trait Network: Module + Sized + 'static {
-    /// The struct's name, e.g. `MnistNet`.
-    const NAME: &'static str;
+    /// The network's name, e.g. `MnistNet`.
+    fn name(&self) -> &str;
+
     /// `[channels, height, width]` of one input image.
-    const INPUT: [usize; 3];
+    fn input(&self) -> [usize; 3];
+
     /// Number of classes (outputs of the last layer).
-    const CLASSES: usize;
+    fn classes(&self) -> usize;
+
     /// The architecture file's text.
-    const ARCH_JSON: &'static str;
-
-    /// A freshly initialised network on `device`.
-    fn init(device: &Device) -> Self;
-
-    /// Logits `[batch, CLASSES]` for images `[batch, C, H, W]`.
-    fn logits(&self, images: Tensor<4>) -> Tensor<2>;
+    fn arch_text(&self) -> &str;
 
     /// A table of layers, output shapes, parameters and multiply-adds.
-    fn summary() -> &'static str;
+    fn summary(&self) -> &str;
+
+    /// Logits `[batch, classes]` for images `[batch, C, H, W]`.
+    fn logits(&self, images: Tensor<4>) -> Tensor<2>;
 }
 
 /// Panics with a readable message when `images` does not have the network's input shape; a

@@ -78,20 +78,27 @@ impl HandSeed {
 }
 
 impl cnn::runtime::Network for HandSeed {
-    const NAME: &'static str = "HandSeed";
-    const INPUT: [usize; 3] = [1, 28, 28];
-    const CLASSES: usize = 10;
-    const ARCH_JSON: &'static str = "";
+    fn name(&self) -> &str {
+        "HandSeed"
+    }
 
-    fn init(device: &Device) -> Self {
-        Self::new(device)
+    fn input(&self) -> [usize; 3] {
+        [1, 28, 28]
+    }
+
+    fn classes(&self) -> usize {
+        10
+    }
+
+    fn arch_text(&self) -> &str {
+        ""
+    }
+
+    fn summary(&self) -> &str {
+        "hand-written seed network"
     }
 
     fn logits(&self, images: Tensor<4>) -> Tensor<2> {
         self.forward(images)
-    }
-
-    fn summary() -> &'static str {
-        "hand-written seed network"
     }
 }

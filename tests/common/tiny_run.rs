@@ -33,7 +33,7 @@ pub fn args(extra: &[&str]) -> ExperimentArgs {
 
 /// Trains [`TinyNet`] on the embedded MNIST subset.
 pub fn run(args: ExperimentArgs) -> cli::RunOutcome {
-    cli::run::<TinyNet>("mnist", args, "tests/arch/tiny.arch", |dir| {
+    cli::run("mnist", args, "tests/arch/tiny.arch", TinyNet::new, |dir| {
         assert!(dir.is_none());
         Ok(mnist::embedded())
     })

@@ -89,10 +89,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match &layer.layer {
             Layer::Conv(_) => conv_row(layer, shape, &args, &device),
             Layer::Pool(_) => pool_row(layer, shape, &args, &device),
-            Layer::Dense(_) => linear_row(layer, shape, &args, &device),
+            Layer::Dense(_) | Layer::Terminal(_) => linear_row(layer, shape, &args, &device),
+            Layer::DropOut(d) => dropout_row(layer, d.drop_out, &args, &device, ours),
         }
         if layer.layer.drop_out() > 0.0 {
-            dropout_row(layer, &args, &device, ours);
+            dropout_row(layer, layer.layer.drop_out(), &args, &device, ours);
         }
     }
     adam_row(&args, &device);
@@ -157,11 +158,8 @@ fn after_conv_ms(module: &Conv2d, shape: [usize; 4], args: &Args, device: &Devic
 }
 
 fn linear_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Device) {
-    let Layer::Dense(d) = &layer.layer else {
-        return;
-    };
     let inputs = shape[1] * shape[2] * shape[3];
-    let module = init::linear(LinearConfig::new(inputs, d.num_output), device);
+    let module = init::linear(LinearConfig::new(inputs, layer.output.len()), device);
     let flat = [shape[0], inputs, 1, 1];
     let theirs = |m: &Linear, x: Tensor<4>| m.forward(x.flatten::<2>(1, 3)).unsqueeze::<4>();
     let ours = |m: &Linear, x: Tensor<4>| dense::forward(m, x.flatten::<2>(1, 3)).unsqueeze::<4>();
@@ -171,7 +169,7 @@ fn linear_row(layer: &PlannedLayer, shape: [usize; 4], args: &Args, device: &Dev
     };
     let burn = three_times(&module, flat, args.reps, device, theirs, weight);
     let fast = three_times(&module, flat, args.reps, device, ours, weight);
-    let what = format!("linear {inputs}->{}", d.num_output);
+    let what = format!("linear {inputs}->{}", layer.output.len());
     println!(
         "{:<7} {what:<28} {:>22} {:>24}",
         layer.field,
@@ -316,8 +314,9 @@ fn input_grad_ms(
     })
 }
 
-fn dropout_row(layer: &PlannedLayer, args: &Args, device: &Device, ours: bool) {
-    let module = DropoutConfig::new(layer.layer.drop_out() / 100.0).init();
+/// A dropout of `percent` on `layer`'s output.
+fn dropout_row(layer: &PlannedLayer, percent: f64, args: &Args, device: &Device, ours: bool) {
+    let module = DropoutConfig::new(percent / 100.0).init();
     let shape = batch_shape(layer.output, args.batch_size);
     let time = |f: &dyn Fn(Tensor<4>) -> Tensor<4>| forward_ms(shape, args.reps, device, f);
     let burn = time(&|x| module.forward(x));
@@ -331,7 +330,7 @@ fn dropout_row(layer: &PlannedLayer, args: &Args, device: &Device, ours: bool) {
 
 /// One Adam step (L2 1e-3) over the whole network, gradients given.
 fn adam_row(args: &Args, device: &Device) {
-    let mut model = SeedNet::init(device);
+    let mut model = SeedNet::new(device);
     let mut optimizer = AdamConfig::new()
         .with_weight_decay(Some(WeightDecayConfig::new(1e-3)))
         .init();

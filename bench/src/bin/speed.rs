@@ -123,7 +123,7 @@ fn random_batch(batch: usize, device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
 }
 
 fn time_training(args: &Args, device: &Device) -> Timings {
-    let mut model = SeedNet::init(device);
+    let mut model = SeedNet::new(device);
     let mut optimizer = AdamConfig::new()
         .with_epsilon(1e-8)
         .with_weight_decay(Some(WeightDecayConfig::new(1e-3)))
@@ -161,7 +161,7 @@ fn time_training(args: &Args, device: &Device) -> Timings {
 /// The same step through `cnn::runtime::train::replay` (its own Adam, burn's arithmetic).
 fn time_replayed_training(args: &Args, device: &Device) -> Timings {
     let settings = AdamSettings::new(1e-8, Some(1e-3));
-    let mut trainer = ReplayStep::new(SeedNet::init(device), settings);
+    let mut trainer = ReplayStep::new(SeedNet::new(device), settings);
     let (images, targets) = random_batch(args.batch_size, device);
     let repeated = repeat(args, device, |read| {
         let loss = trainer.step(images.clone(), targets.clone(), 1e-3).loss;
@@ -188,7 +188,7 @@ fn wait(args: &Args, device: &Device) {
 }
 
 fn time_inference(args: &Args, device: &Device) -> Timings {
-    let model = SeedNet::init(device).valid();
+    let model = SeedNet::new(device).valid();
     let (images, _) = random_batch(args.batch_size, device);
     let repeated = repeat(args, device, |read| {
         predict(model.logits(images.clone()), read)
@@ -198,7 +198,7 @@ fn time_inference(args: &Args, device: &Device) -> Timings {
 
 /// The same inference through `cnn::runtime::train::replay`.
 fn time_replayed_inference(args: &Args, device: &Device) -> Timings {
-    let mut forward = ReplayForward::new(SeedNet::init(device).valid());
+    let mut forward = ReplayForward::new(SeedNet::new(device).valid());
     let (images, _) = random_batch(args.batch_size, device);
     let repeated = repeat(args, device, |read| {
         predict(forward.logits(images.clone()), read)

@@ -7,9 +7,9 @@
 use std::path::PathBuf;
 
 use clap::Parser;
+use cnn::runtime::Backend;
 use cnn::runtime::data::mnist;
 use cnn::runtime::train::{Console, Interrupt, Schedule, TrainConfig, Trainer};
-use cnn::runtime::{Backend, Network};
 
 use cnn_bench::SeedNet;
 
@@ -59,7 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         interrupt: Interrupt::ctrl_c(),
         observer: &mut console,
     };
-    let trained = trainer.fit::<SeedNet>(&data, false)?;
+    let trained = trainer.fit(SeedNet::new, &data, false)?;
     let mut seconds = 0.0;
     let mut reached = None;
     let mut epochs = Vec::new();

@@ -72,8 +72,9 @@ pub fn evaluate<M: Network>(
     batch_size: usize,
     device: &Device,
 ) -> Evaluation {
-    evaluate_with::<M>(
+    evaluate_with(
         |images| model.logits(images),
+        model.classes(),
         set,
         batcher,
         batch_size,
@@ -91,8 +92,9 @@ pub fn evaluate_replayed<M: Network>(
     device: &Device,
 ) -> Evaluation {
     let mut forward = ReplayForward::new(model.clone());
-    evaluate_with::<M>(
+    evaluate_with(
         |images| forward.logits(images),
+        model.classes(),
         set,
         batcher,
         batch_size,
@@ -100,9 +102,10 @@ pub fn evaluate_replayed<M: Network>(
     )
 }
 
-/// [`evaluate`] with `logits` as the network's forward pass.
-fn evaluate_with<M: Network>(
+/// [`evaluate`] with `logits` as the forward pass of a network of `classes` classes.
+fn evaluate_with(
     mut logits: impl FnMut(Tensor<4>) -> Tensor<2>,
+    classes: usize,
     set: &ImageSet,
     batcher: &ImageBatcher,
     batch_size: usize,
@@ -113,8 +116,8 @@ fn evaluate_with<M: Network>(
         loss: 0.0,
         y_true: Vec::with_capacity(set.len()),
         y_pred: Vec::with_capacity(set.len()),
-        probabilities: Vec::with_capacity(set.len() * M::CLASSES),
-        classes: M::CLASSES,
+        probabilities: Vec::with_capacity(set.len() * classes),
+        classes,
     };
     let indices: Vec<usize> = (0..set.len()).collect();
     let mut queued = None;

@@ -1,5 +1,6 @@
-//! Inference with saved weights: load a run's `model.bpk` into the generated network, then
-//! predict labels and probabilities for a batch or for an image file.
+//! Inference with saved weights: load a run's `model.bpk` into its network (generated, or built
+//! at run time from the same file), then predict labels and probabilities for a batch or for
+//! an image file.
 
 use std::path::{Path, PathBuf};
 
@@ -8,11 +9,12 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::Network;
 use crate::eval::evaluate::argmax;
+use crate::weights::WeightsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InferError {
-    #[error("cannot load weights from {path}: {message}")]
-    Weights { path: PathBuf, message: String },
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
     #[error("cannot read image {path}: {source}")]
     Image {
         path: PathBuf,
@@ -21,10 +23,7 @@ pub enum InferError {
     #[error(
         "{network} takes {channels} channels; only 1 (grey) and 3 (RGB) can be read from image files"
     )]
-    Channels {
-        network: &'static str,
-        channels: usize,
-    },
+    Channels { network: String, channels: usize },
 }
 
 /// One prediction: the most likely class and every class's probability.
@@ -34,16 +33,11 @@ pub struct Prediction {
     pub probabilities: Vec<f32>,
 }
 
-/// A network of type `M` on `device` with the weights saved at `path` (e.g. a run's
-/// `model.bpk`), ready for inference.
-pub fn load<M: Network>(path: impl AsRef<Path>, device: &Device) -> Result<M, InferError> {
-    let path = path.as_ref();
-    M::init(device)
-        .try_load_file(path)
-        .map_err(|e| InferError::Weights {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })
+/// `model` with the weights saved at `path` (e.g. a run's `model.bpk`), ready for inference:
+/// `load(MnistNet::new(&device), path)`. A file of another architecture is an error naming the
+/// first tensor that differs ([`crate::weights`]).
+pub fn load<M: Network>(model: M, path: impl AsRef<Path>) -> Result<M, InferError> {
+    Ok(crate::weights::load(model, path)?)
 }
 
 /// Predictions for a batch `[N, C, H, W]` of images scaled like the training data, with
@@ -55,7 +49,7 @@ pub fn predict<M: Network>(model: &M, images: Tensor<4>) -> Vec<Prediction> {
         .try_to_vec()
         .expect("f32 probabilities");
     probabilities
-        .chunks(M::CLASSES)
+        .chunks(model.classes())
         .map(|row| Prediction {
             label: argmax(row),
             probabilities: row.to_vec(),
@@ -63,16 +57,17 @@ pub fn predict<M: Network>(model: &M, images: Tensor<4>) -> Vec<Prediction> {
         .collect()
 }
 
-/// An image file (PNG, JPEG) as a `[1, C, H, W]` tensor for `M`: converted to grey or RGB,
+/// An image file (PNG, JPEG) as a `[1, C, H, W]` tensor for `model`: converted to grey or RGB,
 /// resized to the network's input, pixels scaled to [0, 1]. With `invert`, dark strokes on a
 /// light background become light on dark, as in MNIST.
-pub fn image_tensor<M: Network>(
+pub fn image_tensor(
+    model: &impl Network,
     path: impl AsRef<Path>,
     invert: bool,
     device: &Device,
 ) -> Result<Tensor<4>, InferError> {
     let path = path.as_ref();
-    let [c, h, w] = M::INPUT;
+    let [c, h, w] = model.input();
     let image = image::open(path).map_err(|source| InferError::Image {
         path: path.to_owned(),
         source,
@@ -83,7 +78,7 @@ pub fn image_tensor<M: Network>(
         3 => image.to_rgb8().into_raw(),
         channels => {
             return Err(InferError::Channels {
-                network: M::NAME,
+                network: model.name().to_owned(),
                 channels,
             });
         }
@@ -106,6 +101,6 @@ pub fn predict_file<M: Network>(
     invert: bool,
     device: &Device,
 ) -> Result<Prediction, InferError> {
-    let images = image_tensor::<M>(path, invert, device)?;
+    let images = image_tensor(model, path, invert, device)?;
     Ok(predict(model, images).remove(0))
 }

@@ -12,7 +12,10 @@ pub mod dropout;
 mod flex_tensor;
 pub mod init;
 pub mod loss;
+mod net;
 pub mod pool;
 pub mod precision;
 mod sliding;
 pub(crate) mod switch;
+
+pub use net::{Net, NetError};

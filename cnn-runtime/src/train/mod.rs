@@ -58,13 +58,13 @@ pub enum TrainError {
     EmptyTrainingSet,
     #[error("images of shape {found:?} do not fit {network}, which expects {expected:?}")]
     ShapeMismatch {
-        network: &'static str,
+        network: String,
         expected: [usize; 3],
         found: [usize; 3],
     },
     #[error("the dataset has {found} classes but {network} has {expected} outputs")]
     ClassMismatch {
-        network: &'static str,
+        network: String,
         expected: usize,
         found: usize,
     },
@@ -104,17 +104,20 @@ pub struct Trainer<'a> {
 }
 
 impl Trainer<'_> {
-    /// A fresh network seeded with `config.seed`, or the one in the checkpoint when `resume`.
-    /// Denormals are flushed to zero while it trains ([`crate::denormals`]).
+    /// Trains the network `init` builds, seeded with `config.seed` (`MnistNet::new` for a
+    /// generated one, `|device| Net::new(&architecture, device)` for one built at run time),
+    /// or with `resume` the one in the checkpoint. Denormals are flushed to zero while it
+    /// trains ([`crate::denormals`]).
     pub fn fit<M: Network>(
         &mut self,
+        init: impl FnOnce(&Device) -> M,
         data: &Dataset,
         resume: bool,
     ) -> Result<Trained<M>, TrainError> {
-        self.check::<M>(data)?;
         let _flushed = crate::denormals::scope();
         let device = self.device.clone().autodiff();
-        let model = seeded_init::<M>(&device, self.config.seed);
+        let model = seeded_init(init, &device, self.config.seed);
+        self.check(&model, data)?;
         let optimizer = self.optimizer(&model);
         let (model, optimizer, progress) = match (&self.checkpoint, resume) {
             (Some(checkpoint), true) => {
@@ -134,21 +137,21 @@ impl Trainer<'_> {
         self.run(stepper, progress, data, &device)
     }
 
-    fn check<M: Network>(&self, data: &Dataset) -> Result<(), TrainError> {
+    fn check(&self, model: &impl Network, data: &Dataset) -> Result<(), TrainError> {
         if data.train.is_empty() {
             return Err(TrainError::EmptyTrainingSet);
         }
-        if data.shape != M::INPUT {
+        if data.shape != model.input() {
             return Err(TrainError::ShapeMismatch {
-                network: M::NAME,
-                expected: M::INPUT,
+                network: model.name().to_owned(),
+                expected: model.input(),
                 found: data.shape,
             });
         }
-        if data.num_classes() != M::CLASSES {
+        if data.num_classes() != model.classes() {
             return Err(TrainError::ClassMismatch {
-                network: M::NAME,
-                expected: M::CLASSES,
+                network: model.name().to_owned(),
+                expected: model.classes(),
                 found: data.num_classes(),
             });
         }
@@ -489,11 +492,11 @@ enum EpochOutcome {
 
 /// burn seeds a device's random numbers process-wide: seeding and initialising under one lock
 /// gives the same weights for the same seed even when several trainers start at once.
-fn seeded_init<M: Network>(device: &Device, seed: u64) -> M {
+fn seeded_init<M>(init: impl FnOnce(&Device) -> M, device: &Device, seed: u64) -> M {
     static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     device.seed(seed);
-    M::init(device)
+    init(device)
 }
 
 /// The sample order of `epoch`: the same for the same seed, so a resumed epoch continues with

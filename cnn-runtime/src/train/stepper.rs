@@ -29,7 +29,7 @@ impl<M: Network> Stepper<M> {
         match self {
             Stepper::Burn { model, optimizer } => {
                 let stepped = model.take().expect("the model between steps");
-                let targets = Targets::new(targets, M::CLASSES);
+                let targets = Targets::new(targets, stepped.classes());
                 let logits = stepped.logits(images);
                 let loss = crate::nn::loss::cross_entropy_of(logits.clone(), targets);
                 let grads = GradientsParams::from_grads(loss.backward(), &stepped);

@@ -12,7 +12,7 @@ fn main() {
     assert_eq!(net.fc1.weight.dims(), [36, 8]);
     let logits = net.forward(Tensor::ones([3, 3, 17, 17], &device));
     assert_eq!(logits.dims(), [3, 5]);
-    assert_eq!(<EveryLayer as Network>::NAME, "EveryLayer");
+    assert_eq!(Network::name(&net), "EveryLayer");
     assert!(EveryLayer::summary().contains("Total params"));
     let _ = (
         &net.conv1_bn,

@@ -243,7 +243,7 @@ impl<M: Network> ReplayStep<M> {
         taped: bool,
     ) -> (StepOutput, bool) {
         let model = self.model.take().expect("the model between steps");
-        let targets = Targets::new(targets, M::CLASSES);
+        let targets = Targets::new(targets, model.classes());
         let forward = || {
             let logits = model.logits(images);
             let loss = crate::nn::loss::cross_entropy_of(logits.clone(), targets);
