@@ -1,12 +1,14 @@
 //! The seed ARCH on CIFAR-100: `cargo run --release --example cifar100 -- --data-dir DIR` with
 //! the official binary version (`train.bin`, `test.bin` and the label-name files) in DIR
-//! (default `data/cifar-100-binary`); `--coarse` trains on the 20 superclasses.
+//! (default: `cifar-100-binary` under `CNN_DATA_DIR`, else under `~/.cache/cnn/data`, where
+//! `cnn data fetch cifar100` puts it); `--coarse` trains on the 20 superclasses.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use cnn::runtime::cli;
 use cnn::runtime::data::cifar100::{self, Cifar100Labels};
+use cnn::runtime::data::data_root;
 
 // Optional: keeps freed training buffers for reuse instead of page-faulting them in again.
 cnn::use_mimalloc!();
@@ -36,7 +38,7 @@ fn main() -> ExitCode {
     let (labels, args) = cli::parse::<Labels>(about);
     let load = |labels| {
         move |dir: Option<&Path>| {
-            cifar100::load(dir.unwrap_or(Path::new("data/cifar-100-binary")), labels)
+            cifar100::load(dir.unwrap_or(&data_root().join("cifar-100-binary")), labels)
         }
     };
     let arch = "examples/arch/seed.arch";

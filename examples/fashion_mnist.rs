@@ -1,10 +1,11 @@
 //! The seed ARCH on Fashion-MNIST: `cargo run --release --example fashion_mnist -- --data-dir DIR`
-//! with the four official IDX files (gzip'd or not) in DIR (default `data/fashion-mnist`).
+//! with the four official IDX files (gzip'd or not) in DIR (default: `fashion-mnist` under
+//! `CNN_DATA_DIR`, else under `~/.cache/cnn/data`, where `cnn data fetch fashion-mnist` puts it).
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use cnn::runtime::cli::{self, NoOptions};
+use cnn::runtime::data::data_root;
 use cnn::runtime::data::fashion_mnist;
 
 // Optional: keeps freed training buffers for reuse instead of page-faulting them in again.
@@ -25,6 +26,6 @@ fn main() -> ExitCode {
         args,
         "examples/arch/seed.arch",
         FashionNet::new,
-        |dir| fashion_mnist::load(dir.unwrap_or(Path::new("data/fashion-mnist"))),
+        |dir| fashion_mnist::load(dir.unwrap_or(&data_root().join("fashion-mnist"))),
     )
 }

@@ -1,5 +1,6 @@
 //! The seed ARCH on FER2013: `cargo run --release --example fer2013 -- --data-dir DIR` with
-//! Kaggle's `fer2013.csv` (or `.csv.gz`) in DIR (default `data/fer2013`). Seven emotions, or
+//! Kaggle's `fer2013.csv` (or `.csv.gz`) in DIR (default: `fer2013` under `CNN_DATA_DIR`, else
+//! under `~/.cache/cnn/data`). Seven emotions, or
 //! with `--binary` Angry versus Happy. Training uses `Training`, validation `PublicTest` and
 //! the test `PrivateTest`.
 
@@ -7,6 +8,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use cnn::runtime::cli;
+use cnn::runtime::data::data_root;
 use cnn::runtime::data::fer2013::{self, Fer2013Mode};
 
 // Optional: keeps freed training buffers for reuse instead of page-faulting them in again.
@@ -36,7 +38,7 @@ fn main() -> ExitCode {
     let about = "Train the seed ARCH on FER2013 (7 emotions, or Angry vs Happy) and write a report";
     let (mode, args) = cli::parse::<Mode>(about);
     let load = |mode| {
-        move |dir: Option<&Path>| fer2013::load(dir.unwrap_or(Path::new("data/fer2013")), mode)
+        move |dir: Option<&Path>| fer2013::load(dir.unwrap_or(&data_root().join("fer2013")), mode)
     };
     let arch = "examples/arch/seed.arch";
     match mode.binary {

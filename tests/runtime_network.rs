@@ -2,8 +2,6 @@
 //! same files: the same parameters, logits, saved weights and training, and at run time the
 //! same messages as the compiler gives for every broken file in `tests/ui/fail`.
 
-use std::path::Path;
-
 use cnn::arch::Overrides;
 use cnn::burn::module::{Module, ModuleVisitor, Param};
 use cnn::burn::tensor::{Device, Distribution, Tensor};
@@ -15,6 +13,8 @@ use cnn::runtime::{Backend, Network};
 
 #[path = "common/serial.rs"]
 mod serial;
+#[path = "common/ui_cases.rs"]
+mod ui_cases;
 use serial::serial;
 
 cnn::cnn_from_json!(
@@ -221,64 +221,49 @@ fn parameters(module: &impl Module) -> Vec<(String, Vec<f32>)> {
 }
 
 /// Every broken file of `tests/ui/fail` gives at run time the errors the compiler prints for
-/// it, with file, line, column and layer. Two cases are about the macro itself: its
-/// arguments, and where it looks for a file.
+/// it, with file, line, column and layer.
 #[test]
 fn each_broken_file_gives_the_compilers_messages_at_run_time() {
-    let cases = Path::new("tests/ui/fail");
-    let mut checked = 0;
-    for entry in std::fs::read_dir(cases).unwrap() {
-        let rs = entry.unwrap().path();
-        if rs.extension().is_none_or(|e| e != "rs") {
-            continue;
-        }
-        let stem = rs.file_stem().unwrap().to_str().unwrap();
-        if ["bad_macro_arguments", "missing_file"].contains(&stem) {
-            continue;
-        }
-        let call = std::fs::read_to_string(&rs).unwrap();
-        let (file, overrides) = macro_arguments(&call);
-        let expected: Vec<String> = std::fs::read_to_string(rs.with_extension("stderr"))
-            .unwrap()
-            .lines()
-            .filter_map(|line| line.strip_prefix("error: ").map(str::to_owned))
-            .collect();
-        let path = cases.join(&file);
-        let found = match Net::from_file(&path, &overrides, &device()) {
+    for case in ui_cases::cases() {
+        let found = match Net::from_file(&case.file, &case.overrides, &device()) {
             Err(NetError::Invalid(messages)) => messages,
-            other => panic!("{stem}: expected errors, got {other:?}"),
+            other => panic!("{}: expected errors, got {other:?}", case.name),
         };
-        let prefix = format!("{}/", cases.display());
-        let found: Vec<String> = found
-            .iter()
-            .map(|m| m.strip_prefix(&prefix).unwrap_or(m).to_owned())
-            .collect();
-        assert_eq!(found, expected, "{stem}");
-        checked += 1;
+        let found: Vec<String> = found.iter().map(|m| ui_cases::as_compiled(m)).collect();
+        assert_eq!(found, case.expected, "{}", case.name);
     }
-    assert!(checked >= 15, "only {checked} cases");
 }
 
-/// The file and overrides of a `cnn_from_json!("FILE", name = N, input = [C, H, W], classes =
-/// K)` call.
-fn macro_arguments(call: &str) -> (String, Overrides) {
-    let inside = &call[call.find("!(").unwrap() + 2..call.find(");").unwrap()];
-    let file = inside.split('"').nth(1).unwrap().to_owned();
-    let number = |key: &str| -> Option<Vec<usize>> {
-        let rest = &inside[inside.find(key)? + key.len()..];
-        let value = rest.split([',', ')']).next()?;
-        let value = if value.trim_start().starts_with('[') {
-            &rest[..rest.find(']')? + 1]
-        } else {
-            value
-        };
-        let digits = value.trim().trim_matches(['[', ']']);
-        digits.split(',').map(|d| d.trim().parse().ok()).collect()
-    };
-    let overrides = Overrides {
-        name: None,
-        input: number("input =").map(|v| [v[0], v[1], v[2]]),
-        classes: number("classes =").map(|v| v[0]),
-    };
-    (file, overrides)
+/// The safetensors export has exactly the names and shapes of the module `bench/seed_torch.py`
+/// builds from the seed ARCH (`tests/torch/seed_state.json`, written by
+/// `bench/export_check.py --state-shapes`), and PyTorch's `[out, in]` for linear weights.
+#[test]
+fn the_export_has_pytorchs_names_and_shapes() {
+    let _serial = serial();
+    let expected: std::collections::BTreeMap<String, Vec<usize>> =
+        serde_json::from_str(&std::fs::read_to_string("tests/torch/seed_state.json").unwrap())
+            .unwrap();
+    let net = runtime("examples/arch/seed.arch", "MnistNet", [1, 28, 28], 10);
+    let exported = cnn::runtime::export::torch_tensors(&net).unwrap();
+    let found: std::collections::BTreeMap<String, Vec<usize>> = exported
+        .iter()
+        .map(|t| (t.name.clone(), t.shape.clone()))
+        .collect();
+    assert_eq!(found, expected);
+    // fc1: burn's [6400, 256] read as PyTorch's [256, 6400].
+    let fc1 = net.clone().valid();
+    let weight = parameters(&fc1)
+        .into_iter()
+        .find(|(name, _)| name == "fc1.weight")
+        .unwrap()
+        .1;
+    let torch = exported
+        .iter()
+        .find(|t| t.name == "layers.7.op.weight")
+        .unwrap();
+    assert_eq!(
+        torch.values[6400], weight[1],
+        "row 1 of PyTorch's is column 1 of burn's"
+    );
+    assert_eq!(torch.values[1], weight[256]);
 }

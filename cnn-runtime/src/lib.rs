@@ -17,6 +17,8 @@ pub mod backend;
 pub mod cli;
 pub mod data;
 pub mod eval;
+#[cfg(feature = "export")]
+pub mod export;
 pub mod network;
 pub mod nn;
 pub mod report;

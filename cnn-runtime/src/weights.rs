@@ -52,7 +52,12 @@ pub fn load<M: Network>(model: M, path: impl AsRef<Path>) -> Result<M, WeightsEr
         message,
     };
     let mut in_file = file_shapes(path).map_err(read)?;
-    for (tensor, expected) in shapes(&model) {
+    for Named {
+        path: tensor,
+        shape: expected,
+        ..
+    } in parameters(&model, false)
+    {
         let error = match in_file.remove(&tensor) {
             Some(found) if found == expected => continue,
             Some(found) => WeightsError::Shape {
@@ -93,14 +98,22 @@ fn file_shapes(path: &Path) -> Result<BTreeMap<String, Vec<usize>>, String> {
         .collect()
 }
 
-/// Every parameter of `module`, by path (`conv1.weight`), with its shape, in module order.
-fn shapes(module: &impl Module) -> Vec<(String, Vec<usize>)> {
-    #[derive(Default)]
-    struct Shapes {
+/// One parameter of a module: its path (`conv1.weight`), shape and, when asked for, values.
+pub(crate) struct Named {
+    pub path: String,
+    pub shape: Vec<usize>,
+    pub values: Option<Vec<f32>>,
+}
+
+/// Every float parameter of `module`, in module order; with `values`, their `f32` values
+/// too (which initialises parameters burn has not yet).
+pub(crate) fn parameters(module: &impl Module, values: bool) -> Vec<Named> {
+    struct Collect {
         path: Vec<String>,
-        found: Vec<(String, Vec<usize>)>,
+        values: bool,
+        found: Vec<Named>,
     }
-    impl ModuleVisitor for Shapes {
+    impl ModuleVisitor for Collect {
         fn enter_module(&mut self, name: &str, _: &str) {
             self.path.push(name.to_owned());
         }
@@ -108,11 +121,22 @@ fn shapes(module: &impl Module) -> Vec<(String, Vec<usize>)> {
             self.path.pop();
         }
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let shape = param.lazy_shape().to_vec();
-            self.found.push((self.path.join("."), shape));
+            let values = self.values.then(|| {
+                let data = param.val().into_data().convert::<f32>();
+                data.try_to_vec::<f32>().unwrap_or_default()
+            });
+            self.found.push(Named {
+                path: self.path.join("."),
+                shape: param.lazy_shape().to_vec(),
+                values,
+            });
         }
     }
-    let mut visitor = Shapes::default();
-    module.visit(&mut visitor);
-    visitor.found
+    let mut collect = Collect {
+        path: Vec::new(),
+        values,
+        found: Vec::new(),
+    };
+    module.visit(&mut collect);
+    collect.found
 }

@@ -120,6 +120,20 @@ impl Net {
         }
     }
 
+    /// A freshly initialised network of the same architecture on `device`, sharing this one's
+    /// description: what a trainer's `init` builds for a network read from a file once.
+    pub fn fresh(&self, device: &Device) -> Self {
+        let network = &self.description.network;
+        Net {
+            layers: network
+                .layers
+                .iter()
+                .map(|l| NetLayer::new(l, device))
+                .collect(),
+            description: Arc::clone(&self.description),
+        }
+    }
+
     /// The checked architecture this network was built from.
     pub fn architecture(&self) -> &cnn_arch::Network {
         &self.description.network
