@@ -107,7 +107,7 @@ fn train_writes_a_run_that_evaluate_and_predict_use() {
     ];
     let output = cnn(&args, &empty);
     assert!(output.status.success(), "{}", text(&output.stderr));
-    assert!(text(&output.stderr).contains("training on the embedded subset"));
+    assert!(text(&output.stderr).contains("using the embedded subset"));
     for file in [
         "report.md",
         "metrics.csv",

@@ -116,7 +116,7 @@ pub fn parse<E: clap::Args + clap::FromArgMatches>(about: &'static str) -> (E, E
         .ok()
         .and_then(|path| Some(path.file_stem()?.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "cnn".into());
-    let command = clap::Command::new(clap::builder::Str::from(name.leak() as &str)).about(about);
+    let command = clap::Command::new(name).about(about);
     let matches = ExperimentArgs::augment_args(E::augment_args(command)).get_matches();
     let extra = E::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let shared = ExperimentArgs::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());

@@ -70,7 +70,7 @@ impl DatasetName {
         let local = data_root().join(self.folder());
         if dir.is_none() && !local.exists() && self == DatasetName::Mnist {
             eprintln!(
-                "no MNIST in {}: training on the embedded subset (2,000 training and 500 test \
+                "no MNIST in {}: using the embedded subset (2,000 training and 500 test \
                  images); for the full set put the four IDX files there, or pass --data-dir",
                 local.display()
             );
