@@ -153,18 +153,45 @@ pub(crate) fn plan_into(
     if classes.is_none() {
         errors.push(at("missing number of classes: add `\"classes\": 10` to the file, or `classes = 10` to the macro call".into()));
     }
+    let mut unusable = false;
     if let Some(0) = classes {
         errors.push(at("`classes` must be at least 1".into()));
+        unusable = true;
+    }
+    if let Some(n) = classes.filter(|&n| n > MAX_SIZE) {
+        errors.push(at(format!(
+            "`classes` is {n}, above the limit of {MAX_SIZE}"
+        )));
+        unusable = true;
     }
     if let Some(shape) = input.filter(|s| s.contains(&0)) {
         errors.push(at(format!("input shape {shape:?} has a zero size")));
+        unusable = true;
+    }
+    if let Some(shape) = input.filter(|s| s.iter().any(|&d| d > MAX_SIZE)) {
+        errors.push(at(format!(
+            "input shape {shape:?} has a size above the limit of {MAX_SIZE}"
+        )));
+        unusable = true;
+    }
+    if let Some(shape) =
+        input.filter(|s| s.iter().map(|&d| d as u128).product::<u128>() > MAX_VALUES)
+    {
+        errors.push(at(format!(
+            "input shape {shape:?} has more than {MAX_VALUES} values per image"
+        )));
+        unusable = true;
     }
     if file.layers.is_empty() && !file.truncated {
         errors.push(at(
             "the layer list is empty: list at least one `C`, `P` or `FC` layer".into(),
         ));
     }
+    // Nothing that depends on a bad input shape or class count is computed.
     let (input, classes) = (input?, classes?);
+    if unusable {
+        return None;
+    }
     let name = overrides.name.clone().or_else(|| file.name.clone());
     let layers = plan_layers(file, input, classes, errors)?;
     if file.truncated {
@@ -189,6 +216,7 @@ fn plan_layers(
     let mut shape = Shape::Image(input);
     let mut planned = Vec::new();
     let mut complete = true;
+    let mut total: u128 = 0;
     let last = file.layers.len();
     for (i, spec) in file.layers.iter().enumerate() {
         let label = format!("layer {} ({})", i + 1, spec.layer);
@@ -196,7 +224,11 @@ fn plan_layers(
             // The output layer, written out: it takes the implicit one's place below.
             break;
         }
-        match step(&spec.layer, shape) {
+        let checked = step(&spec.layer, shape).and_then(|planned| {
+            total += planned.2 as u128;
+            within_network(total).map(|()| planned)
+        });
+        match checked {
             Ok((output, pads, params, macs)) => {
                 planned.push(PlannedLayer {
                     index: i + 1,
@@ -224,7 +256,16 @@ fn plan_layers(
         drop_out: 0.0,
         batch_norm: false,
     });
-    let (out_shape, pads, params, macs) = step(&to_classes, shape).ok()?;
+    let (out_shape, pads, params, macs) = match step(&to_classes, shape)
+        .and_then(|planned| within_network(total + planned.2 as u128).map(|()| planned))
+    {
+        Ok(planned) => planned,
+        Err(message) => {
+            let pos = file.pos.unwrap_or(Position { line: 1, column: 1 });
+            errors.push(Diagnostic::at(pos, message).in_layer("the output layer"));
+            return None;
+        }
+    };
     let (index, layer) = match file.layers.last() {
         Some(
             spec @ LayerSpec {
@@ -271,32 +312,63 @@ impl Counters {
 
 type Step = (Shape, [usize; 4], usize, u64);
 
+/// A network's parameters so far, unless they pass [`MAX_PARAMS`].
+fn within_network(total: u128) -> Result<(), String> {
+    match total > MAX_PARAMS {
+        true => Err(format!(
+            "the network has {total} parameters up to here, above the limit of {MAX_PARAMS}"
+        )),
+        false => Ok(()),
+    }
+}
+
+/// A layer's output shape, padding, parameters and multiply-adds, counted in `u128` and
+/// checked against the limits before they become `usize` and `u64`.
+fn checked(output: Shape, pads: [usize; 4], params: u128, macs: u128) -> Result<Step, String> {
+    let values = match output {
+        Shape::Image([c, h, w]) => c as u128 * h as u128 * w as u128,
+        Shape::Flat(n) => n as u128,
+    };
+    if values > MAX_VALUES {
+        return Err(format!(
+            "its output would hold {values} values per example, above the limit of {MAX_VALUES}"
+        ));
+    }
+    if params > MAX_PARAMS {
+        return Err(format!(
+            "it would have {params} parameters, above the limit of {MAX_PARAMS}"
+        ));
+    }
+    if macs > MAX_MACS {
+        return Err(format!(
+            "it would take {macs} multiply-adds per example, above the limit of {MAX_MACS}"
+        ));
+    }
+    Ok((output, pads, params as usize, macs as u64))
+}
+
 /// One layer's output shape, padding, parameters and multiply-adds, or why it cannot be built.
 fn step(layer: &Layer, input: Shape) -> Result<Step, String> {
     match (layer, input) {
         (Layer::Dense(d), _) => {
-            let n = input.len();
-            let bn = if d.batch_norm { 2 * d.num_output } else { 0 };
-            let params = n * d.num_output + d.num_output + bn;
-            Ok((
+            let (n, units) = (input.len() as u128, d.num_output as u128);
+            let bn = if d.batch_norm { 2 * units } else { 0 };
+            checked(
                 Shape::Flat(d.num_output),
                 [0; 4],
-                params,
-                (n * d.num_output) as u64,
-            ))
+                n * units + units + bn,
+                n * units,
+            )
         }
         (Layer::Conv(c), Shape::Image([ch, h, w])) => {
             let (out_h, out_w, pads) = window(c.kernel_size, c.stride, c.padding, [h, w])?;
-            let per_filter = c.kernel_size[0] * c.kernel_size[1] * ch;
-            let bn = if c.batch_norm { 2 * c.num_output } else { 0 };
-            let params = per_filter * c.num_output + c.num_output + bn;
-            let macs = (out_h * out_w * c.num_output * per_filter) as u64;
-            Ok((
-                Shape::Image([c.num_output, out_h, out_w]),
-                pads,
-                params,
-                macs,
-            ))
+            let [kh, kw] = c.kernel_size.map(|k| k as u128);
+            let (per_filter, filters) = (kh * kw * ch as u128, c.num_output as u128);
+            let bn = if c.batch_norm { 2 * filters } else { 0 };
+            let params = per_filter * filters + filters + bn;
+            let macs = out_h as u128 * out_w as u128 * filters * per_filter;
+            let output = Shape::Image([c.num_output, out_h, out_w]);
+            checked(output, pads, params, macs)
         }
         (Layer::Pool(p), Shape::Image([ch, h, w])) => {
             let (out_h, out_w, pads) = window(p.kernel_size, p.stride, p.padding, [h, w])?;

@@ -363,7 +363,7 @@ fn expected(node: &Node, what: &str, shape: &str) -> Diagnostic {
 
 fn positive(node: &Node, name: &str, errors: &mut Diagnostics) -> Option<usize> {
     match node.value {
-        Value::Int(i) if i >= 1 => usize::try_from(i).ok(),
+        Value::Int(i) if i >= 1 => bounded(node, name, i, errors),
         Value::Int(i) => {
             errors.push(Diagnostic::at(
                 node.pos,
@@ -398,9 +398,21 @@ fn pair(node: &Node, name: &str, errors: &mut Diagnostics) -> Option<[usize; 2]>
     }
 }
 
+/// `i`, unless it is above [`MAX_SIZE`].
+fn bounded(node: &Node, name: &str, i: i64, errors: &mut Diagnostics) -> Option<usize> {
+    match usize::try_from(i) {
+        Ok(size) if size <= MAX_SIZE => Some(size),
+        _ => {
+            let message = format!("`{name}` is {i}, above the limit of {MAX_SIZE}");
+            errors.push(Diagnostic::at(node.pos, message));
+            None
+        }
+    }
+}
+
 fn non_negative(node: &Node, errors: &mut Diagnostics) -> Option<usize> {
     match node.value {
-        Value::Int(i) if i >= 0 => usize::try_from(i).ok(),
+        Value::Int(i) if i >= 0 => bounded(node, "padding", i, errors),
         Value::Int(i) => {
             errors.push(Diagnostic::at(
                 node.pos,

@@ -5,6 +5,16 @@ use std::fmt;
 
 use crate::diagnostic::Position;
 
+/// The largest size a file may give: a dimension, a count of filters, units or classes, a
+/// kernel, stride or padding.
+pub const MAX_SIZE: usize = 1 << 31;
+/// The most values one layer's output (or the input) may hold per example.
+pub const MAX_VALUES: u128 = 1 << 40;
+/// The most parameters one layer, and the whole network, may have.
+pub const MAX_PARAMS: u128 = 1 << 40;
+/// The most multiply-adds per example one layer may take.
+pub const MAX_MACS: u128 = 1 << 50;
+
 /// An architecture file: optional name, input shape and class count, and the layers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArchFile {
