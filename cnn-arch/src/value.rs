@@ -55,10 +55,16 @@ pub fn parse(text: &str) -> Result<Node, Diagnostic> {
     }
 }
 
+/// How deeply lists and objects may nest: an architecture needs three levels; without a
+/// limit, deep nesting would overflow the stack of the compiler that runs the macro.
+const MAX_DEPTH: usize = 32;
+
 struct Reader<'a> {
     chars: std::iter::Peekable<std::str::CharIndices<'a>>,
     line: usize,
     column: usize,
+    /// Lists and objects open around the current position.
+    depth: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -67,6 +73,7 @@ impl<'a> Reader<'a> {
             chars: text.char_indices().peekable(),
             line: 1,
             column: 1,
+            depth: 0,
         }
     }
 
@@ -124,6 +131,7 @@ impl<'a> Reader<'a> {
             chars: self.chars.clone(),
             line: self.line,
             column: self.column,
+            depth: self.depth,
         };
         let word = ahead.word();
         if word.is_empty()
@@ -155,15 +163,29 @@ impl<'a> Reader<'a> {
         let pos = self.pos();
         let value = match self.peek() {
             None => return Err(self.error("unexpected end of file, expected a value".into())),
-            Some('[') => Value::List(self.sequence(']')?),
-            Some('(') => Value::List(self.sequence(')')?),
-            Some('{') => Value::Map(self.map()?),
+            Some('[') => Value::List(self.nested(|r| r.sequence(']'))?),
+            Some('(') => Value::List(self.nested(|r| r.sequence(')'))?),
+            Some('{') => Value::Map(self.nested(Self::map)?),
             Some(q @ ('"' | '\'')) => Value::Str(self.string(q)?),
             Some(c) if c == '-' || c == '+' || c == '.' || c.is_ascii_digit() => self.number()?,
             Some(c) if c.is_alphabetic() => self.keyword()?,
             Some(c) => return Err(self.error(format!("unexpected `{c}`, expected a value"))),
         };
         Ok(Node { value, pos })
+    }
+
+    /// `read` one level deeper, unless that passes [`MAX_DEPTH`].
+    fn nested<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Result<T, Diagnostic>,
+    ) -> Result<T, Diagnostic> {
+        if self.depth == MAX_DEPTH {
+            return Err(self.error(format!("lists and objects nest more than {MAX_DEPTH} deep")));
+        }
+        self.depth += 1;
+        let value = read(self);
+        self.depth -= 1;
+        value
     }
 
     fn sequence(&mut self, close: char) -> Result<Vec<Node>, Diagnostic> {
@@ -202,6 +224,7 @@ impl<'a> Reader<'a> {
     fn map(&mut self) -> Result<Vec<(String, Position, Node)>, Diagnostic> {
         self.bump();
         let mut entries: Vec<(String, Position, Node)> = Vec::new();
+        let mut keys = std::collections::HashSet::new();
         loop {
             self.skip_blank();
             if self.peek() == Some('}') {
@@ -214,7 +237,7 @@ impl<'a> Reader<'a> {
                 Some(c) => return Err(self.error(format!("expected a quoted key, found `{c}`"))),
                 None => return Err(self.error("unexpected end of file, expected `}`".into())),
             };
-            if entries.iter().any(|(k, _, _)| *k == key) {
+            if !keys.insert(key.clone()) {
                 return Err(Diagnostic::at(key_pos, format!("duplicate key `{key}`")));
             }
             self.skip_blank();

@@ -92,3 +92,24 @@ fn a_layer_or_network_too_large_is_an_error_naming_the_layer() {
     let found = errors(wide, [1, 1024, 1024], 10);
     assert!(found[0].contains("layer 1 (FC relu 1048576)"), "{found:?}");
 }
+
+/// Deep nesting is a located error rather than a stack overflow in the compiler, and a file
+/// with 100,000 keys in one object is read (each unknown key an error of its own).
+#[test]
+fn deep_nesting_and_many_keys() {
+    let deep = format!("{}{}", "[".repeat(2500), "]".repeat(2500));
+    assert_eq!(
+        errors(&deep, [1, 28, 28], 10),
+        ["a.json:1:33: lists and objects nest more than 32 deep"]
+    );
+    let keys: Vec<String> = (0..100_000).map(|i| format!("'k{i}': 0")).collect();
+    let text = format!("{{'layers': [], {}}}", keys.join(", "));
+    let started = std::time::Instant::now();
+    let found = errors(&text, [1, 28, 28], 10);
+    assert!(found.len() > 1, "{}", found.len());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
