@@ -27,6 +27,6 @@ fn main() -> ExitCode {
         args,
         "examples/arch/seed.arch",
         Cifar10Net::new,
-        |dir| cifar10::load(dir.unwrap_or(&data_root().join("cifar-10-batches-bin"))),
+        |dir| cifar10::load(dir.unwrap_or(&data_root().join(cifar10::FOLDER))),
     )
 }

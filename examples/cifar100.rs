@@ -38,7 +38,7 @@ fn main() -> ExitCode {
     let (labels, args) = cli::parse::<Labels>(about);
     let load = |labels| {
         move |dir: Option<&Path>| {
-            cifar100::load(dir.unwrap_or(&data_root().join("cifar-100-binary")), labels)
+            cifar100::load(dir.unwrap_or(&data_root().join(cifar100::FOLDER)), labels)
         }
     };
     let arch = "examples/arch/seed.arch";

@@ -26,6 +26,6 @@ fn main() -> ExitCode {
         args,
         "examples/arch/seed.arch",
         FashionNet::new,
-        |dir| fashion_mnist::load(dir.unwrap_or(&data_root().join("fashion-mnist"))),
+        |dir| fashion_mnist::load(dir.unwrap_or(&data_root().join(fashion_mnist::FOLDER))),
     )
 }

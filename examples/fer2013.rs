@@ -38,7 +38,9 @@ fn main() -> ExitCode {
     let about = "Train the seed ARCH on FER2013 (7 emotions, or Angry vs Happy) and write a report";
     let (mode, args) = cli::parse::<Mode>(about);
     let load = |mode| {
-        move |dir: Option<&Path>| fer2013::load(dir.unwrap_or(&data_root().join("fer2013")), mode)
+        move |dir: Option<&Path>| {
+            fer2013::load(dir.unwrap_or(&data_root().join(fer2013::FOLDER)), mode)
+        }
     };
     let arch = "examples/arch/seed.arch";
     match mode.binary {

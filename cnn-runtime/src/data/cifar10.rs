@@ -1,5 +1,9 @@
 //! CIFAR-10, binary version: five training batches, one test batch and the class names.
 
+/// The folder its files go in under the data root ([`super::data_root`]), as its publisher
+/// names it.
+pub const FOLDER: &str = "cifar-10-batches-bin";
+
 use std::path::Path;
 
 use super::files::{self, Source};

@@ -1,5 +1,9 @@
 //! CIFAR-100, binary version: `train.bin`, `test.bin` and the fine and coarse class names.
 
+/// The folder its files go in under the data root ([`super::data_root`]), as its publisher
+/// names it.
+pub const FOLDER: &str = "cifar-100-binary";
+
 use std::path::Path;
 
 use super::files::{self, Source};

@@ -1,5 +1,9 @@
 //! Fashion-MNIST (Zalando): MNIST's four IDX files and shapes, with clothing classes.
 
+/// The folder its files go in under the data root ([`super::data_root`]), as its publisher
+/// names it.
+pub const FOLDER: &str = "fashion-mnist";
+
 use std::path::Path;
 
 use super::files::Source;

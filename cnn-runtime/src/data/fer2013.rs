@@ -2,6 +2,10 @@
 //! gzip'd or not. Training is the train split, PublicTest the validation split and
 //! PrivateTest the test split.
 
+/// The folder its files go in under the data root ([`super::data_root`]), as its publisher
+/// names it.
+pub const FOLDER: &str = "fer2013";
+
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

@@ -63,7 +63,7 @@ const fn idx(i: usize, sha256: &'static str) -> Remote {
 pub const SOURCES: [Source; 4] = [
     Source {
         name: "mnist",
-        folder: "mnist",
+        folder: super::mnist::FOLDER,
         base: "https://yann.lecun.com/exdb/mnist/",
         files: &[
             idx(
@@ -87,7 +87,7 @@ pub const SOURCES: [Source; 4] = [
     },
     Source {
         name: "fashion-mnist",
-        folder: "fashion-mnist",
+        folder: super::fashion_mnist::FOLDER,
         base: "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
         files: &[
             idx(
@@ -111,7 +111,7 @@ pub const SOURCES: [Source; 4] = [
     },
     Source {
         name: "cifar10",
-        folder: "cifar-10-batches-bin",
+        folder: super::cifar10::FOLDER,
         base: "https://www.cs.toronto.edu/~kriz/",
         files: &[Remote {
             name: "cifar-10-binary.tar.gz",
@@ -121,7 +121,7 @@ pub const SOURCES: [Source; 4] = [
     },
     Source {
         name: "cifar100",
-        folder: "cifar-100-binary",
+        folder: super::cifar100::FOLDER,
         base: "https://www.cs.toronto.edu/~kriz/",
         files: &[Remote {
             name: "cifar-100-binary.tar.gz",

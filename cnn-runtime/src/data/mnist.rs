@@ -1,6 +1,10 @@
 //! MNIST handwritten digits: the four official IDX files, gzip'd or not, and a small embedded
 //! subset that needs no files at all.
 
+/// The folder its files go in under the data root ([`super::data_root`]), as its publisher
+/// names it.
+pub const FOLDER: &str = "mnist";
+
 use std::path::Path;
 
 use super::files::Source;

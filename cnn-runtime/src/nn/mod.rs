@@ -18,4 +18,4 @@ pub mod precision;
 mod sliding;
 pub(crate) mod switch;
 
-pub use net::{Net, NetError};
+pub use net::{Net, NetError, check_file};

@@ -91,31 +91,18 @@ impl Net {
         overrides: &Overrides,
         device: &Device,
     ) -> Result<Self, NetError> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| NetError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let network = cnn_arch::check(&text, overrides).map_err(|diagnostics| {
-            let shown = path.display().to_string();
-            NetError::Invalid(diagnostics.0.iter().map(|d| d.render(&shown)).collect())
-        })?;
+        let (network, text) = check_file(path, overrides)?;
         Ok(Self::with_text(&network, text, device))
     }
 
     fn with_text(network: &cnn_arch::Network, text: String, device: &Device) -> Self {
-        let layers = network
-            .layers
-            .iter()
-            .map(|l| NetLayer::new(l, device))
-            .collect();
         let description = Description {
             network: network.clone(),
             summary: network.summary(),
             text,
         };
         Net {
-            layers,
+            layers: layers(network, device),
             description: Arc::new(description),
         }
     }
@@ -123,13 +110,8 @@ impl Net {
     /// A freshly initialised network of the same architecture on `device`, sharing this one's
     /// description: what a trainer's `init` builds for a network read from a file once.
     pub fn fresh(&self, device: &Device) -> Self {
-        let network = &self.description.network;
         Net {
-            layers: network
-                .layers
-                .iter()
-                .map(|l| NetLayer::new(l, device))
-                .collect(),
+            layers: layers(&self.description.network, device),
             description: Arc::clone(&self.description),
         }
     }
@@ -158,6 +140,33 @@ impl Net {
             description: self.description,
         }
     }
+}
+
+/// The checked architecture in the file at `path`, and the file's text; every problem in it
+/// as the compiler reports them for `cnn_from_json!`.
+pub fn check_file(
+    path: impl AsRef<Path>,
+    overrides: &Overrides,
+) -> Result<(cnn_arch::Network, String), NetError> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|source| NetError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let network = cnn_arch::check(&text, overrides).map_err(|diagnostics| {
+        let shown = path.display().to_string();
+        NetError::Invalid(diagnostics.0.iter().map(|d| d.render(&shown)).collect())
+    })?;
+    Ok((network, text))
+}
+
+/// `network`'s layers, freshly initialised on `device`.
+fn layers(network: &cnn_arch::Network, device: &Device) -> Vec<NetLayer> {
+    network
+        .layers
+        .iter()
+        .map(|l| NetLayer::new(l, device))
+        .collect()
 }
 
 impl NetLayer {

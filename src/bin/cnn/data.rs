@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cnn::runtime::data::data_root;
 use cnn::runtime::data::fetch::{self, FER2013_HOWTO, Fetch, SOURCES};
+use cnn::runtime::data::{data_root, fer2013};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Failure;
@@ -58,7 +58,7 @@ fn fetch(
     timeout: u64,
 ) -> Result<ExitCode, Failure> {
     if name.starts_with("fer2013") {
-        let folder = root.join("fer2013");
+        let folder = root.join(fer2013::FOLDER);
         return Err(format!("{FER2013_HOWTO} {}", folder.display()).into());
     }
     let source = fetch::source(name)?;
@@ -98,12 +98,12 @@ fn list(root: PathBuf) -> Result<ExitCode, Failure> {
         };
         println!("  {:<14} {:<24} {state}", source.name, source.folder);
     }
-    let fer = root.join("fer2013");
+    let fer = root.join(fer2013::FOLDER);
     let fer_state = match fer.join("fer2013.csv").is_file() || fer.join("fer2013.csv.gz").is_file()
     {
         true => "present (no published checksum)",
         false => "absent (see `cnn data fetch fer2013`)",
     };
-    println!("  {:<14} {:<24} {fer_state}", "fer2013", "fer2013");
+    println!("  {:<14} {:<24} {fer_state}", "fer2013", fer2013::FOLDER);
     Ok(ExitCode::SUCCESS)
 }

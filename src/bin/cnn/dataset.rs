@@ -56,11 +56,11 @@ impl DatasetName {
     /// The folder under the data root that holds its files, as their publishers name it.
     fn folder(self) -> &'static str {
         match self {
-            DatasetName::Mnist => "mnist",
-            DatasetName::FashionMnist => "fashion-mnist",
-            DatasetName::Cifar10 => "cifar-10-batches-bin",
-            DatasetName::Cifar100 | DatasetName::Cifar100Coarse => "cifar-100-binary",
-            DatasetName::Fer2013 | DatasetName::Fer2013Binary => "fer2013",
+            DatasetName::Mnist => mnist::FOLDER,
+            DatasetName::FashionMnist => fashion_mnist::FOLDER,
+            DatasetName::Cifar10 => cifar10::FOLDER,
+            DatasetName::Cifar100 | DatasetName::Cifar100Coarse => cifar100::FOLDER,
+            DatasetName::Fer2013 | DatasetName::Fer2013Binary => fer2013::FOLDER,
         }
     }
 

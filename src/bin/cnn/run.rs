@@ -9,7 +9,7 @@ use cnn::burn::tensor::{Tensor, TensorData};
 use cnn::runtime::cli::{self, ExperimentArgs};
 use cnn::runtime::data::{BatcherOptions, ImageBatcher};
 use cnn::runtime::eval::{evaluate as evaluate_split, infer};
-use cnn::runtime::nn::{Net, NetError};
+use cnn::runtime::nn::{Net, NetError, check_file};
 use cnn::runtime::train::Stop;
 use cnn::runtime::{Network, weights};
 use serde::{Deserialize, Serialize};
@@ -48,14 +48,17 @@ pub fn summary(file: &Path, overrides: &Overrides) -> Result<ExitCode, Failure> 
 }
 
 fn read(file: &Path, overrides: &Overrides) -> Result<cnn::arch::Network, Failure> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read architecture file {}: {e}", file.display()))?;
-    cnn::arch::check(&text, overrides).map_err(|diagnostics| {
-        let shown = file.display().to_string();
-        let lines: Vec<String> = diagnostics.0.iter().map(|d| d.render(&shown)).collect();
+    let (network, _) = check_file(file, overrides).map_err(problems)?;
+    Ok(network)
+}
+
+/// `error`, with each of a file's problems on a line of its own.
+fn problems(error: NetError) -> Failure {
+    match error {
         // `main` puts `error: ` before the first line; the others get theirs here.
-        lines.join("\nerror: ").into()
-    })
+        NetError::Invalid(lines) => lines.join("\nerror: ").into(),
+        other => other.into(),
+    }
 }
 
 /// Builds the file's network at run time and trains it as the examples train theirs.
@@ -98,10 +101,7 @@ fn network(file: &Path, dataset: DatasetName, args: &ExperimentArgs) -> Result<N
         classes: Some(classes),
     };
     let device = args.backend.device()?;
-    Net::from_file(file, &overrides, &device).map_err(|e| match e {
-        NetError::Invalid(lines) => lines.join("\nerror: ").into(),
-        other => other.into(),
-    })
+    Net::from_file(file, &overrides, &device).map_err(problems)
 }
 
 /// A run directory's network with its trained weights, its saved options and what `cnn train`
