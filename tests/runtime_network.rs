@@ -3,14 +3,17 @@
 //! same messages as the compiler gives for every broken file in `tests/ui/fail`.
 
 use cnn::arch::Overrides;
-use cnn::burn::module::{Module, ModuleVisitor, Param};
+use cnn::burn::module::Module;
 use cnn::burn::tensor::{Device, Distribution, Tensor};
 use cnn::runtime::data::mnist;
 use cnn::runtime::nn::{Net, NetError};
 use cnn::runtime::train::{Interrupt, Quiet, TrainConfig, Trainer};
 use cnn::runtime::weights::{self, WeightsError};
 use cnn::runtime::{Backend, Network};
+use parameters::parameters;
 
+#[path = "common/parameters.rs"]
+mod parameters;
 #[path = "common/serial.rs"]
 mod serial;
 #[path = "common/ui_cases.rs"]
@@ -196,28 +199,6 @@ fn a_runtime_network_trains_as_the_generated_one() {
     };
     assert_eq!(curve(&generated.history), curve(&net.history));
     assert_eq!(parameters(&generated.model), parameters(&net.model));
-}
-
-/// Every parameter's name and values, in module order.
-fn parameters(module: &impl Module) -> Vec<(String, Vec<f32>)> {
-    #[derive(Default)]
-    struct Values(Vec<String>, Vec<(String, Vec<f32>)>);
-    impl ModuleVisitor for Values {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.0.push(name.to_owned());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.0.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let values = param.val().into_data().try_to_vec::<f32>().unwrap();
-            self.1.push((self.0.join("."), values));
-        }
-    }
-    let mut values = Values::default();
-    module.visit(&mut values);
-    assert!(!values.1.is_empty());
-    values.1
 }
 
 /// Every broken file of `tests/ui/fail` gives at run time the errors the compiler prints for

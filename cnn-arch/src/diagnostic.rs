@@ -121,6 +121,12 @@ impl std::error::Error for Diagnostics {}
 
 /// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
 pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    // Names are short; a word far longer than all of them is no typo of one, and comparing
+    // it would cost time in proportion to its length.
+    let longest = candidates.iter().map(|c| c.len()).max().unwrap_or(0);
+    if word.len() > 2 * longest + 8 {
+        return None;
+    }
     let word = word.to_ascii_lowercase();
     candidates
         .iter()
@@ -149,6 +155,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// "unknown X `w`" plus "; did you mean `y`?" or the list of valid names.
 pub(crate) fn unknown(what: &str, word: &str, valid: &[&str]) -> String {
+    let shown = crate::value::abbreviate(word);
+    let word = shown.as_str();
     match nearest(word, valid) {
         Some(best) => format!("unknown {what} `{word}`; did you mean `{best}`?"),
         None => format!("unknown {what} `{word}`; expected one of {}", quoted(valid)),

@@ -31,6 +31,7 @@ pub use plan::{Network, Overrides, PlannedLayer, Shape, plan};
 pub use read::read;
 pub use spec::*;
 pub use summary::thousands;
+pub use value::{Node, Value, abbreviate, decode, parse as parse_value};
 
 /// Reads and checks an architecture in one go, reporting the problems of both steps together:
 /// every field problem, and the shape problems of the layers before the first broken one.

@@ -193,6 +193,14 @@ pub(crate) fn plan_into(
         return None;
     }
     let name = overrides.name.clone().or_else(|| file.name.clone());
+    if let Some(problem) = overrides
+        .name
+        .as_deref()
+        .and_then(crate::read::keyword_problem)
+    {
+        errors.push(at(format!("the name given: {problem}")));
+        return None;
+    }
     let layers = plan_layers(file, input, classes, errors)?;
     if file.truncated {
         // The layers after a broken one are unknown: there is no network to return.
@@ -216,7 +224,7 @@ fn plan_layers(
     let mut shape = Shape::Image(input);
     let mut planned = Vec::new();
     let mut complete = true;
-    let mut total: u128 = 0;
+    let (mut total, mut total_macs): (u128, u128) = (0, 0);
     let last = file.layers.len();
     for (i, spec) in file.layers.iter().enumerate() {
         let label = format!("layer {} ({})", i + 1, spec.layer);
@@ -226,7 +234,8 @@ fn plan_layers(
         }
         let checked = step(&spec.layer, shape).and_then(|planned| {
             total += planned.2 as u128;
-            within_network(total).map(|()| planned)
+            total_macs += u128::from(planned.3);
+            within_network(total, total_macs).map(|()| planned)
         });
         match checked {
             Ok((output, pads, params, macs)) => {
@@ -256,9 +265,10 @@ fn plan_layers(
         drop_out: 0.0,
         batch_norm: false,
     });
-    let (out_shape, pads, params, macs) = match step(&to_classes, shape)
-        .and_then(|planned| within_network(total + planned.2 as u128).map(|()| planned))
-    {
+    let (out_shape, pads, params, macs) = match step(&to_classes, shape).and_then(|planned| {
+        let macs = total_macs + u128::from(planned.3);
+        within_network(total + planned.2 as u128, macs).map(|()| planned)
+    }) {
         Ok(planned) => planned,
         Err(message) => {
             let pos = file.pos.unwrap_or(Position { line: 1, column: 1 });
@@ -312,14 +322,20 @@ impl Counters {
 
 type Step = (Shape, [usize; 4], usize, u64);
 
-/// A network's parameters so far, unless they pass [`MAX_PARAMS`].
-fn within_network(total: u128) -> Result<(), String> {
-    match total > MAX_PARAMS {
-        true => Err(format!(
-            "the network has {total} parameters up to here, above the limit of {MAX_PARAMS}"
-        )),
-        false => Ok(()),
+/// A network's parameters and multiply-adds so far, unless they pass [`MAX_PARAMS`] or
+/// [`MAX_MACS`] (so that the totals fit `usize` and `u64`).
+fn within_network(params: u128, macs: u128) -> Result<(), String> {
+    if params > MAX_PARAMS {
+        return Err(format!(
+            "the network has {params} parameters up to here, above the limit of {MAX_PARAMS}"
+        ));
     }
+    if macs > MAX_MACS {
+        return Err(format!(
+            "the network takes {macs} multiply-adds per example up to here, above the limit of {MAX_MACS}"
+        ));
+    }
+    Ok(())
 }
 
 /// A layer's output shape, padding, parameters and multiply-adds, counted in `u128` and

@@ -1,9 +1,9 @@
 //! From a value tree to the typed [`ArchFile`], collecting every problem instead of stopping at
 //! the first.
 
-use crate::diagnostic::{Diagnostic, Diagnostics, Position, quoted, unknown};
+use crate::diagnostic::{Diagnostic, Diagnostics, Position, nearest, quoted, unknown};
 use crate::spec::*;
-use crate::value::{Node, Value};
+use crate::value::{Node, Value, abbreviate};
 
 const TOP_FIELDS: [&str; 4] = ["name", "input", "classes", "layers"];
 const LAYER_TYPES: [&str; 5] = ["C", "P", "FC", "DO", "T"];
@@ -91,15 +91,20 @@ fn read_root(root: &Node, errors: &mut Diagnostics) -> ArchFile {
             }
             if !saw_layers {
                 errors.push(Diagnostic::at(root.pos, "missing field `layers`".into()));
+                // Reported once: the planner does not add "the layer list is empty".
+                file.truncated = true;
             }
         }
-        other => errors.push(Diagnostic::at(
-            root.pos,
-            format!(
-                "expected a list of layers or an object with `layers`, found {}",
-                other.kind()
-            ),
-        )),
+        other => {
+            errors.push(Diagnostic::at(
+                root.pos,
+                format!(
+                    "expected a list of layers or an object with `layers`, found {}",
+                    other.kind()
+                ),
+            ));
+            file.truncated = true;
+        }
     }
     file
 }
@@ -114,13 +119,46 @@ fn read_name(node: &Node, errors: &mut Diagnostics) -> Option<String> {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     if !starts_well || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        let name = abbreviate(name);
         errors.push(Diagnostic::at(
             node.pos,
             format!("`name` must be a Rust identifier such as `MnistNet`, found \"{name}\""),
         ));
         return None;
     }
+    if let Some(problem) = keyword_problem(name) {
+        errors.push(Diagnostic::at(node.pos, format!("`name`: {problem}")));
+        return None;
+    }
     Some(name.clone())
+}
+
+/// Rust's keywords, strict and reserved (2024 edition), and `_`: none can name a struct.
+const KEYWORDS: [&str; 53] = [
+    "_", "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
+    "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod",
+    "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait",
+    "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final",
+    "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+];
+
+/// Why `name` cannot name the generated struct, if it is a keyword.
+pub(crate) fn keyword_problem(name: &str) -> Option<String> {
+    KEYWORDS.contains(&name).then(|| {
+        format!(
+            "`{name}` is a Rust keyword and cannot name a struct; try `{}Net`",
+            capitalized(name)
+        )
+    })
+}
+
+fn capitalized(name: &str) -> String {
+    let name = name.trim_matches('_');
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) => c.to_ascii_uppercase().to_string() + chars.as_str(),
+        None => "Cnn".into(),
+    }
 }
 
 fn read_input(node: &Node, errors: &mut Diagnostics) -> Option<[usize; 3]> {
@@ -170,8 +208,16 @@ fn read_layer(index: usize, node: &Node, errors: &mut Diagnostics) -> Option<Lay
         return None;
     };
     let Some((_, _, type_node)) = entries.iter().find(|(k, _, _)| k == "type") else {
-        let message = format!("missing field `type` (one of {})", quoted(&LAYER_TYPES));
-        errors.push(Diagnostic::at(node.pos, message).in_layer(&format!("layer {index}")));
+        let mut message = format!("missing field `type` (one of {})", quoted(&LAYER_TYPES));
+        let mut pos = node.pos;
+        if let Some((key, key_pos, _)) = entries
+            .iter()
+            .find(|(k, _, _)| nearest(k, &["type"]).is_some())
+        {
+            message = format!("unknown field `{}`; did you mean `type`?", abbreviate(key));
+            pos = *key_pos;
+        }
+        errors.push(Diagnostic::at(pos, message).in_layer(&format!("layer {index}")));
         return None;
     };
     let Value::Str(type_name) = &type_node.value else {

@@ -35,6 +35,9 @@ impl Value {
             Value::Null => "null",
             Value::Bool(_) => "a boolean",
             Value::Int(_) => "an integer",
+            Value::Float(f) if f.fract() == 0.0 => {
+                "a floating-point number (write a whole number without `.` or an exponent)"
+            }
             Value::Float(_) => "a number with a fraction",
             Value::Str(_) => "a string",
             Value::List(_) => "a list",
@@ -43,8 +46,10 @@ impl Value {
     }
 }
 
-/// Parses `text`, skipping an optional `NAME =` prefix (as in `ARCH = [...]`).
+/// Parses `text`, skipping a UTF-8 byte-order mark and an optional `NAME =` prefix (as in
+/// `ARCH = [...]`).
 pub fn parse(text: &str) -> Result<Node, Diagnostic> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = Reader::new(text);
     reader.skip_assignment();
     let node = reader.value()?;
@@ -53,6 +58,30 @@ pub fn parse(text: &str) -> Result<Node, Diagnostic> {
         None => Ok(node),
         Some(c) => Err(reader.error(format!("unexpected `{c}` after the end of the value"))),
     }
+}
+
+/// `bytes` as text, or where the first byte that is not UTF-8 is, as a line and column.
+pub fn decode(bytes: &[u8]) -> Result<&str, Diagnostic> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+        let mut reader = Reader::new(valid);
+        while reader.bump().is_some() {}
+        let byte = bytes[e.valid_up_to()];
+        reader.error(format!(
+            "the file is not UTF-8 text: byte 0x{byte:02X} does not start a character (save it as UTF-8)"
+        ))
+    })
+}
+
+/// A token short enough to quote in a message: long ones keep their first 32 characters.
+pub fn abbreviate(token: &str) -> String {
+    const SHOWN: usize = 32;
+    let count = token.chars().count();
+    if count <= SHOWN + 8 {
+        return token.to_owned();
+    }
+    let head: String = token.chars().take(SHOWN).collect();
+    format!("{head}... ({count} characters)")
 }
 
 /// How deeply lists and objects may nest: an architecture needs three levels; without a
@@ -92,12 +121,14 @@ impl<'a> Reader<'a> {
         self.chars.peek().map(|&(_, c)| c)
     }
 
+    /// Moves past one character. `\n`, `\r\n` and a lone `\r` each end a line.
     fn bump(&mut self) -> Option<char> {
         let (_, c) = self.chars.next()?;
-        if c == '\n' {
+        let ends_line = c == '\n' || (c == '\r' && self.peek() != Some('\n'));
+        if ends_line {
             self.line += 1;
             self.column = 1;
-        } else {
+        } else if c != '\r' {
             self.column += 1;
         }
         Some(c)
@@ -109,7 +140,7 @@ impl<'a> Reader<'a> {
             if c.is_whitespace() {
                 self.bump();
             } else if c == '#' || (c == '/' && self.second_char() == Some('/')) {
-                while self.peek().is_some_and(|c| c != '\n') {
+                while self.peek().is_some_and(|c| c != '\n' && c != '\r') {
                     self.bump();
                 }
             } else {
@@ -238,6 +269,7 @@ impl<'a> Reader<'a> {
                 None => return Err(self.error("unexpected end of file, expected `}`".into())),
             };
             if !keys.insert(key.clone()) {
+                let key = abbreviate(&key);
                 return Err(Diagnostic::at(key_pos, format!("duplicate key `{key}`")));
             }
             self.skip_blank();
@@ -264,7 +296,7 @@ impl<'a> Reader<'a> {
         let mut text = String::new();
         loop {
             match self.bump() {
-                None | Some('\n') => {
+                None | Some('\n' | '\r') => {
                     return Err(Diagnostic::at(start, "unterminated string".into()));
                 }
                 Some(c) if c == quote => return Ok(text),
@@ -309,9 +341,21 @@ impl<'a> Reader<'a> {
         if let Ok(i) = digits.parse::<i64>() {
             return Ok(Value::Int(i));
         }
+        let shown = abbreviate(&text);
+        let unsigned = digits.strip_prefix(['-', '+']).unwrap_or(&digits);
+        if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Diagnostic::at(
+                pos,
+                format!("the integer {shown} is too large: at most {}", i64::MAX),
+            ));
+        }
         match digits.parse::<f64>() {
             Ok(f) if f.is_finite() => Ok(Value::Float(f)),
-            _ => Err(Diagnostic::at(pos, format!("`{text}` is not a number"))),
+            Ok(_) => Err(Diagnostic::at(
+                pos,
+                format!("the number {shown} is too large"),
+            )),
+            Err(_) => Err(Diagnostic::at(pos, format!("`{shown}` is not a number"))),
         }
     }
 
@@ -324,7 +368,10 @@ impl<'a> Reader<'a> {
             "null" | "None" => Ok(Value::Null),
             _ => Err(Diagnostic::at(
                 pos,
-                format!("unexpected `{word}`, expected a value (strings need quotes)"),
+                format!(
+                    "unexpected `{}`, expected a value (strings need quotes)",
+                    abbreviate(&word)
+                ),
             )),
         }
     }

@@ -34,11 +34,13 @@ fn expand(args: &Args) -> syn::Result<proc_macro2::TokenStream> {
         );
         syn::Error::new(args.path.span(), message)
     })?;
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         let message = format!("cannot read architecture file `{}`: {e}", path.display());
         syn::Error::new(args.path.span(), message)
     })?;
-    let network = cnn_arch::check(&text, &args.overrides()).map_err(|diagnostics| {
+    let text = cnn_arch::decode(&bytes)
+        .map_err(|d| syn::Error::new(args.path.span(), d.render(&shown)))?;
+    let network = cnn_arch::check(text, &args.overrides()).map_err(|diagnostics| {
         let mut errors = diagnostics
             .iter()
             .map(|d| syn::Error::new(args.path.span(), d.render(&shown)));
@@ -64,4 +66,50 @@ fn candidates(path: &str) -> Vec<PathBuf> {
         candidates.push(dir.join(path));
     }
     candidates
+}
+
+#[cfg(test)]
+mod corpus {
+    use std::path::Path;
+
+    /// The macro's code, in a debug build (overflow checks on), on every file of the fuzzing
+    /// corpus and every fixture: checking and code generation never panic, and what is
+    /// generated parses as Rust items.
+    #[test]
+    fn the_macro_runs_on_the_whole_corpus() {
+        let shapes = [
+            cnn_arch::Overrides::default(),
+            cnn_arch::Overrides {
+                input: Some([3, 32, 32]),
+                classes: Some(10),
+                ..Default::default()
+            },
+        ];
+        let mut generated = 0;
+        for dir in [
+            "../cnn-arch/tests/corpus",
+            "../tests/ui/pass",
+            "../tests/ui/fail",
+            "../examples/arch",
+            "../tests/arch",
+        ] {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                let Ok(text) = cnn_arch::decode(&std::fs::read(&path).unwrap()).map(str::to_owned)
+                else {
+                    continue;
+                };
+                for overrides in &shapes {
+                    if let Ok(network) = cnn_arch::check(&text, overrides) {
+                        let tokens = crate::codegen::generate(&network, None, Path::new(&path))
+                            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                        syn::parse2::<syn::File>(tokens)
+                            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                        generated += 1;
+                    }
+                }
+            }
+        }
+        assert!(generated >= 10, "only {generated} networks generated");
+    }
 }

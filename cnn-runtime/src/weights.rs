@@ -102,6 +102,7 @@ fn file_shapes(path: &Path) -> Result<BTreeMap<String, Vec<usize>>, String> {
 pub(crate) struct Named {
     pub path: String,
     pub shape: Vec<usize>,
+    #[cfg_attr(not(feature = "export"), allow(dead_code))]
     pub values: Option<Vec<f32>>,
 }
 

@@ -149,15 +149,16 @@ pub fn check_file(
     overrides: &Overrides,
 ) -> Result<(cnn_arch::Network, String), NetError> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| NetError::Read {
+    let bytes = std::fs::read(path).map_err(|source| NetError::Read {
         path: path.to_owned(),
         source,
     })?;
-    let network = cnn_arch::check(&text, overrides).map_err(|diagnostics| {
-        let shown = path.display().to_string();
+    let shown = path.display().to_string();
+    let text = cnn_arch::decode(&bytes).map_err(|d| NetError::Invalid(vec![d.render(&shown)]))?;
+    let network = cnn_arch::check(text, overrides).map_err(|diagnostics| {
         NetError::Invalid(diagnostics.0.iter().map(|d| d.render(&shown)).collect())
     })?;
-    Ok((network, text))
+    Ok((network, text.to_owned()))
 }
 
 /// `network`'s layers, freshly initialised on `device`.

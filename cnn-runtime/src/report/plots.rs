@@ -15,7 +15,7 @@ use crate::report::history::EpochMetrics;
 pub const CURVES_SIZE: (u32, u32) = (1000, 450);
 
 /// Font family name under which the embedded font is registered with plotters.
-const FONT: &str = "sans-serif";
+pub const FONT: &str = "sans-serif";
 /// matplotlib's first two default colours, as in the original TensorFlow figures.
 const TRAIN_COLOR: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
 const VALID_COLOR: RGBColor = RGBColor(0xff, 0x7f, 0x0e);
@@ -366,7 +366,8 @@ fn blues(t: f64) -> RGBColor {
 }
 
 /// Registers the embedded font once per process; plotters keeps fonts in a global table.
-fn register_font() -> Result<(), PlotError> {
+/// Registers the embedded font with plotters (once); every plot calls it before drawing text.
+pub fn register_font() -> Result<(), PlotError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font(FONT, FontStyle::Normal, ttf_noto_sans::REGULAR).is_ok()
@@ -374,7 +375,8 @@ fn register_font() -> Result<(), PlotError> {
     if ok { Ok(()) } else { Err(PlotError::Font) }
 }
 
-fn draw_error(path: &Path, e: &dyn std::error::Error) -> PlotError {
+/// A plotters error while drawing `path`.
+pub fn draw_error(path: &Path, e: &dyn std::error::Error) -> PlotError {
     PlotError::Draw {
         path: path.to_path_buf(),
         message: e.to_string(),

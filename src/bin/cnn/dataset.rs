@@ -41,6 +41,15 @@ impl DatasetName {
         }
     }
 
+    /// The dataset called `name` (as [`name`](Self::name) gives it).
+    pub fn from_name(name: &str) -> Option<Self> {
+        use clap::ValueEnum;
+        Self::value_variants()
+            .iter()
+            .copied()
+            .find(|d| d.name() == name)
+    }
+
     /// The input shape and number of classes a network for it has.
     pub fn shape(self) -> ([usize; 3], usize) {
         match self {

@@ -7,6 +7,7 @@
 mod data;
 mod dataset;
 mod run;
+mod search;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,7 +31,8 @@ cnn::use_mimalloc!();
   cnn train examples/arch/seed.arch --dataset mnist --epochs 1
   cnn evaluate runs/mnist-20261206-120000
   cnn predict runs/mnist-20261206-120000 digit.png
-  cnn data fetch mnist"
+  cnn data fetch mnist
+  cnn search run --study studies/mnist.db --space examples/search/small.py --trials 20"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -69,6 +71,10 @@ enum Command {
     /// Fetch datasets from their publishers, or list those present.
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Search for architectures: propose networks from a space file, train each briefly, keep
+    /// every trial in a study (SQLite or PostgreSQL) that many workers share.
+    #[command(subcommand)]
+    Search(search::SearchCommand),
 }
 
 /// An architecture file and the shapes it may leave out.
@@ -175,6 +181,7 @@ fn main() -> ExitCode {
             run::export(&args.run, &out, args.probe)
         }
         Command::Data(command) => data::run(command),
+        Command::Search(command) => search::run(command),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,3 @@
+cnn::cnn_from_json!("deep_nesting.json");
+
+fn main() {}

@@ -1,0 +1,3 @@
+cnn::cnn_from_json!("huge_integer.json");
+
+fn main() {}

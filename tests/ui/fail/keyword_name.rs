@@ -1,0 +1,3 @@
+cnn::cnn_from_json!("keyword_name.json");
+
+fn main() {}
