@@ -14,8 +14,10 @@ if [[ "${1:-}" == stop ]]; then
     exit 0
 fi
 if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then
-    apt-get update -q >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2
+    sudo=""
+    [[ $(id -u) -ne 0 ]] && sudo="sudo"
+    $sudo apt-get update -q >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2
 fi
 bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 dir="$(mktemp -d /tmp/cnn-pg.XXXXXX)"
