@@ -127,15 +127,20 @@ fn images() -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// A small network, built once; each input gets a copy.
 fn net() -> Net {
-    let text = "[{'type':'C','activation':'relu','num_output':2,'kernel_size':3},{'type':'P','pool':'max','kernel_size':2,'stride':2}]";
-    let overrides = cnn_arch::Overrides {
-        input: Some([1, 28, 28]),
-        classes: Some(10),
-        ..Default::default()
-    };
-    let network = cnn_arch::check(text, &overrides).unwrap();
-    Net::new(&network, &Backend::Flex.device().unwrap())
+    static NET: OnceLock<Net> = OnceLock::new();
+    let net = NET.get_or_init(|| {
+        let text = "[{'type':'C','activation':'relu','num_output':2,'kernel_size':3},{'type':'P','pool':'max','kernel_size':2,'stride':2}]";
+        let overrides = cnn_arch::Overrides {
+            input: Some([1, 28, 28]),
+            classes: Some(10),
+            ..Default::default()
+        };
+        let network = cnn_arch::check(text, &overrides).unwrap();
+        Net::new(&network, &Backend::Flex.device().unwrap())
+    });
+    net.clone()
 }
 
 fn adam() -> OptimizerState<Net> {

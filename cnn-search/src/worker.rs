@@ -200,7 +200,7 @@ struct Heartbeat {
 
 impl Heartbeat {
     fn start(study: &Study, claim: &Claim, stop: &Interrupt) -> Result<Self, StudyError> {
-        let mut own = Study::open(study.location(), &study.name, None)?;
+        let mut own = study.reconnect()?;
         let interval = Duration::from_secs_f64(study.settings.heartbeat_interval().max(0.01));
         let (claim, stop) = (claim.clone(), stop.clone());
         let (done, wait) = mpsc::channel::<()>();

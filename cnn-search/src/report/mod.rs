@@ -8,8 +8,6 @@ mod summary;
 
 use std::path::{Path, PathBuf};
 
-use cnn_arch::Overrides;
-
 use crate::study::{Study, StudyError, Trial, TrialState};
 use crate::trial::Training;
 pub use summary::{Progress, layers, status};
@@ -107,13 +105,9 @@ fn write_best(
     dir: &Path,
     out: &Path,
 ) -> Result<Vec<PathBuf>, ReportError> {
-    let overrides = Overrides {
-        name: Some("BestNet".into()),
-        input: Some(study.settings.input),
-        classes: Some(study.settings.classes),
-    };
-    let network =
-        cnn_arch::check(&best.arch, &overrides).map_err(|e| ReportError::Arch(e.to_string()))?;
+    let network = study
+        .network(&best.arch, "BestNet")
+        .map_err(|e| ReportError::Arch(e.to_string()))?;
     let mut written = vec![write_file(
         &out.join("best.json"),
         &(network.to_json() + "\n"),

@@ -104,12 +104,9 @@ pub fn markdown(study: &Study, trials: &[Trial], best: Option<&Trial>, weights: 
 
 /// The summary `cnn summary` prints for a trial's network.
 fn summary(study: &Study, arch: &str) -> String {
-    let overrides = cnn_arch::Overrides {
-        name: Some("BestNet".into()),
-        input: Some(study.settings.input),
-        classes: Some(study.settings.classes),
-    };
-    cnn_arch::check(arch, &overrides).map_or_else(|_| layers(arch) + "\n", |n| n.summary())
+    study
+        .network(arch, "BestNet")
+        .map_or_else(|_| layers(arch) + "\n", |n| n.summary())
 }
 
 fn top_table(out: &mut String, trials: &[Trial]) {

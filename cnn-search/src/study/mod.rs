@@ -249,6 +249,36 @@ impl Study {
         })
     }
 
+    /// Another connection to this study, for a thread of its own (a worker's heartbeat):
+    /// no migration, lock or parsing, which [`open`](Self::open) already did.
+    pub fn reconnect(&self) -> Result<Self, StudyError> {
+        Ok(Study {
+            db: Db::open(&self.location)?,
+            location: self.location.clone(),
+            name: self.name.clone(),
+            kind: self.kind,
+            seed: self.seed,
+            space: self.space.clone(),
+            space_text: self.space_text.clone(),
+            settings: self.settings.clone(),
+            created: self.created,
+        })
+    }
+
+    /// A trial's ARCH checked with the study's input shape and classes, as `name`.
+    pub fn network(
+        &self,
+        arch: &str,
+        name: &str,
+    ) -> Result<cnn_arch::Network, cnn_arch::Diagnostics> {
+        let overrides = cnn_arch::Overrides {
+            name: Some(name.into()),
+            input: Some(self.settings.input),
+            classes: Some(self.settings.classes),
+        };
+        cnn_arch::check(arch, &overrides)
+    }
+
     /// Where the study lives, as given to [`open`](Self::open).
     pub fn location(&self) -> &str {
         &self.location
@@ -433,7 +463,7 @@ impl Locked<'_> {
         let sql = format!("SELECT COUNT(*) FROM trials WHERE study = ? AND {condition}");
         let row = self
             .db
-            .fetch_one(intern(sql), |q| q.bind(self.name.to_owned()))?;
+            .fetch_one(db::intern(sql), |q| q.bind(self.name.to_owned()))?;
         row.map_or(Ok(0), |r| get(&r, 0))
     }
 
@@ -654,11 +684,7 @@ fn parse_genome(text: &str) -> Result<Genome, StudyError> {
 }
 
 fn leak_select(tail: &str) -> &'static str {
-    intern(format!("{SELECT_TRIAL} {tail}"))
-}
-
-fn intern(sql: String) -> &'static str {
-    db::intern(sql)
+    db::intern(format!("{SELECT_TRIAL} {tail}"))
 }
 
 fn median(sorted: &[f64]) -> f64 {
