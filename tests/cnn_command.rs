@@ -148,6 +148,69 @@ fn train_writes_a_run_that_evaluate_and_predict_use() {
     assert!(text(&output.stderr).contains("is not a run directory"));
 }
 
+/// A recipe run (`--augment crop:2 --label-smoothing 0.1`) with `--no-test` trains and
+/// validates, writes the weights and curves but no test report, and records the recipe for
+/// `evaluate`, which tests it later.
+#[test]
+fn no_test_runs_leave_the_test_set_to_evaluate() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("data");
+    std::fs::create_dir(&empty).unwrap();
+    let arch = dir.path().join("tiny.json");
+    std::fs::write(
+        &arch,
+        r#"[{"type": "C", "activation": "relu", "num_output": 4, "kernel_size": 3, "batch_norm": true},
+            {"type": "P", "pool": "max", "kernel_size": 2, "stride": 2}]"#,
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    let (arch, run_dir) = (arch.to_str().unwrap(), run.to_str().unwrap());
+    let common = ["train", arch, "--dataset", "mnist", "--epochs", "1"];
+    let recipe = [
+        "--train-limit",
+        "300",
+        "--augment",
+        "crop:2",
+        "--label-smoothing",
+        "0.1",
+        "--no-test",
+        "--out",
+        run_dir,
+    ];
+    let output = cnn(&[&common[..], &recipe].concat(), &empty);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("validation accuracy") && stdout.contains("the test set was not used"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("test accuracy"), "{stdout}");
+    for file in ["metrics.csv", "model.bpk", "args.json", "cnn-run.json"] {
+        assert!(run.join(file).is_file(), "{file} missing");
+    }
+    assert!(!run.join("report.md").exists() && !run.join("metrics.json").exists());
+    let saved = std::fs::read_to_string(run.join("args.json")).unwrap();
+    assert!(saved.contains(r#""augment": "crop:2""#), "{saved}");
+    assert!(saved.contains(r#""label_smoothing": 0.1"#), "{saved}");
+    let output = cnn(&["evaluate", run_dir], &empty);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("test accuracy"));
+
+    for (flag, value, says) in [
+        ("--label-smoothing", "1", "from 0 up to"),
+        ("--augment", "flip", "unknown augmentation `flip`"),
+        ("--augment", "crop:0", "from 1 to 16"),
+    ] {
+        let output = cnn(&[&common[..], &[flag, value]].concat(), &empty);
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}");
+        assert!(
+            text(&output.stderr).contains(says),
+            "{}",
+            text(&output.stderr)
+        );
+    }
+}
+
 #[test]
 fn data_list_and_the_datasets_that_cannot_be_fetched() {
     let root = tempfile::tempdir().unwrap();

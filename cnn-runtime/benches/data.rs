@@ -48,7 +48,7 @@ fn batch(c: &mut Criterion) {
             "standardize_augment",
             BatcherOptions {
                 standardize: Some(stats),
-                augment: true,
+                augment: Some(cnn_runtime::data::Augment::CROP_FLIP),
                 seed: 1,
             },
         ),

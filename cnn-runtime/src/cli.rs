@@ -8,10 +8,10 @@ use burn::tensor::Device;
 use clap::FromArgMatches as _;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{BatcherOptions, DataError, Dataset, ImageBatcher};
+use crate::data::{Augment, BatcherOptions, DataError, Dataset, ImageBatcher};
 use crate::eval::evaluate::{Evaluation, evaluate, evaluate_replayed};
 use crate::nn::precision::ConvPrecision;
-use crate::report::Report;
+use crate::report::{EpochMetrics, Report};
 use crate::train::{Checkpoint, Console, Interrupt, Schedule, Stop, TrainConfig, Trainer};
 use crate::{Backend, Network};
 
@@ -50,9 +50,15 @@ pub struct ExperimentArgs {
     /// has an official validation split.
     #[arg(long, default_value_t = 0.1)]
     pub validation: f64,
-    /// Random crop and horizontal flip of training images.
-    #[arg(long)]
-    pub augment: bool,
+    /// Random crops of training images: `crop-flip` (the default; with horizontal flips) or
+    /// `crop` (for digits), each with an optional padding, as in `crop:2` (4 pixels without).
+    #[arg(long, num_args = 0..=1, default_missing_value = "crop-flip", value_name = "MODE")]
+    #[serde(with = "crate::data::augment::compat", default)]
+    pub augment: Option<Augment>,
+    /// Label smoothing of the training loss, from 0 (none) to below 1; 0.1 is common.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_label_smoothing)]
+    #[serde(default)]
+    pub label_smoothing: f64,
     /// Standardise each channel with the training set's mean and std.
     #[arg(long)]
     pub standardize: bool,
@@ -83,6 +89,11 @@ pub struct ExperimentArgs {
     #[arg(long)]
     #[serde(default)]
     pub keep_denormals: bool,
+    /// Train and validate only, leaving the test set untouched, as when choosing a recipe on
+    /// the validation split; `cnn evaluate RUN` tests the weights later.
+    #[arg(long)]
+    #[serde(default)]
+    pub no_test: bool,
     /// Run directory [default: runs/EXAMPLE-TIMESTAMP].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -201,9 +212,13 @@ pub fn run<M: Network>(
         });
     }
     let model = trained.model.valid();
+    save_network(&model, &dir, arch_file)?;
+    if args.no_test {
+        return validated_only(dir, &trained.history, trained.stop);
+    }
     let options = BatcherOptions {
         standardize: config.standardize.then(|| data.train.channel_stats()),
-        augment: false,
+        augment: None,
         seed: 0,
     };
     let evaluate = match config.replay {
@@ -217,11 +232,6 @@ pub fn run<M: Network>(
         config.batch_size,
         &device,
     );
-    model
-        .clone()
-        .save_file(dir.join("model.bpk"))
-        .map_err(|e| format!("cannot save the weights: {e}"))?;
-    std::fs::write(dir.join(arch_name(arch_file)), model.arch_text())?;
     let sizes = [
         data.train.len(),
         data.validation.as_ref().map_or(0, |v| v.len()),
@@ -254,6 +264,45 @@ pub fn run<M: Network>(
         dir,
         test: Some(test),
         stop: trained.stop,
+    })
+}
+
+/// The weights (`model.bpk`) and the architecture file, into the run directory.
+fn save_network<M: Network>(model: &M, dir: &Path, arch_file: &str) -> Result<(), Error> {
+    model
+        .clone()
+        .save_file(dir.join("model.bpk"))
+        .map_err(|e| format!("cannot save the weights: {e}"))?;
+    std::fs::write(dir.join(arch_name(arch_file)), model.arch_text())?;
+    Ok(())
+}
+
+/// The end of a `--no-test` run: the per-epoch metrics and curves, and the last validation
+/// accuracy; no test, no report.
+fn validated_only(dir: PathBuf, history: &[EpochMetrics], stop: Stop) -> Result<RunOutcome, Error> {
+    std::fs::write(
+        dir.join("metrics.csv"),
+        crate::report::history::to_csv(history),
+    )?;
+    #[cfg(feature = "plots")]
+    if !history.is_empty() {
+        crate::report::plots::plot_training_curves(history, dir.join("curves.png"))?;
+    }
+    let valid = history.last().and_then(|m| m.valid_error);
+    match valid {
+        Some(error) => println!(
+            "validation accuracy {:.2}% (error {:.2}%); the test set was not used; \
+             `cnn evaluate {}` tests the weights",
+            100.0 * (1.0 - error),
+            100.0 * error,
+            dir.display()
+        ),
+        None => println!("no validation split; the test set was not used"),
+    }
+    Ok(RunOutcome {
+        dir,
+        test: None,
+        stop,
     })
 }
 
@@ -336,10 +385,20 @@ fn train_config(args: &ExperimentArgs) -> Result<TrainConfig, Error> {
         schedule,
         early_stopping: args.patience,
         augment: args.augment,
+        label_smoothing: args.label_smoothing,
         standardize: args.standardize,
         replay: args.replay,
         ..defaults
     })
+}
+
+fn parse_label_smoothing(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "`{text}` is not a number from 0 up to (not including) 1"
+        )),
+    }
 }
 
 /// `data` as a run with `args` trains on it: the validation split and the subsets they ask for.

@@ -7,10 +7,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::{ChannelStats, ImageItem, ImageSet};
-
-/// Zero padding on each side before the random crop.
-const PAD: usize = 4;
+use super::{Augment, ChannelStats, ImageItem, ImageSet};
 
 /// A batch ready for a network: images `[B, C, H, W]` and class indices `[B]`.
 #[derive(Debug, Clone)]
@@ -25,9 +22,10 @@ pub struct BatcherOptions {
     /// Subtract the per-channel mean and divide by the std (both in the `[0, 1]` scale, e.g.
     /// from [`ImageSet::channel_stats`]); `None` leaves pixels in `[0, 1]`.
     pub standardize: Option<ChannelStats>,
-    /// Random crop after 4-pixel zero padding, and a horizontal flip with probability 1/2.
-    /// The padding is black (pixel 0), standardized like any other pixel.
-    pub augment: bool,
+    /// A random crop of the zero-padded image, and a horizontal flip with probability 1/2
+    /// where [`Augment::flip`] says so. The padding is black (pixel 0), standardized like any
+    /// other pixel.
+    pub augment: Option<Augment>,
     /// Seed of the augmentation; batch `k` of a batcher always gets the same draws.
     pub seed: u64,
 }
@@ -79,7 +77,10 @@ impl ImageBatcher {
         let [c, h, w] = shape;
         let size = c * h * w;
         let luts = self.lookup_tables(c);
-        let mut rng = self.options.augment.then(|| self.next_rng());
+        let mut rng = self
+            .options
+            .augment
+            .map(|augment| (augment, self.next_rng()));
         let mut data = vec![0f32; n * size];
         let mut targets = Vec::with_capacity(n);
         for ((pixels, label), out) in images.zip(data.chunks_exact_mut(size)) {
@@ -94,11 +95,12 @@ impl ImageBatcher {
                         }
                     }
                 }
-                Some(rng) => {
+                Some((augment, rng)) => {
                     let crop = Crop {
-                        dy: rng.random_range(0..=2 * PAD),
-                        dx: rng.random_range(0..=2 * PAD),
-                        flip: rng.random_bool(0.5),
+                        pad: augment.pad,
+                        dy: rng.random_range(0..=2 * augment.pad),
+                        dx: rng.random_range(0..=2 * augment.pad),
+                        flip: augment.flip && rng.random_bool(0.5),
                     };
                     crop.apply([h, w], pixels, out, &luts);
                 }
@@ -144,6 +146,7 @@ impl ImageBatcher {
 
 /// One random crop of the padded image, then an optional horizontal flip.
 struct Crop {
+    pad: usize,
     dy: usize,
     dx: usize,
     flip: bool,
@@ -153,11 +156,11 @@ impl Crop {
     fn apply(&self, [h, w]: [usize; 2], pixels: &[u8], out: &mut [f32], luts: &[[f32; 256]]) {
         for ((plane, out), lut) in pixels.chunks(h * w).zip(out.chunks_mut(h * w)).zip(luts) {
             for (y, row) in out.chunks_mut(w).enumerate() {
-                // Row `y` of the crop is row `y + dy - PAD` of the unpadded image.
-                let sy = (y + self.dy).checked_sub(PAD).filter(|&sy| sy < h);
+                // Row `y` of the crop is row `y + dy - pad` of the unpadded image.
+                let sy = (y + self.dy).checked_sub(self.pad).filter(|&sy| sy < h);
                 for (x, o) in row.iter_mut().enumerate() {
                     let x = if self.flip { w - 1 - x } else { x };
-                    let sx = (x + self.dx).checked_sub(PAD).filter(|&sx| sx < w);
+                    let sx = (x + self.dx).checked_sub(self.pad).filter(|&sx| sx < w);
                     *o = match (sy, sx) {
                         (Some(sy), Some(sx)) => lut[usize::from(plane[sy * w + sx])],
                         _ => lut[0],

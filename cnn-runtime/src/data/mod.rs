@@ -6,6 +6,7 @@
 //! a burn [`Dataset`](burn::data::dataset::Dataset) of [`ImageItem`]s, and [`ImageBatcher`]
 //! turns items (or indices) into an [`ImageBatch`] of f32 tensors.
 
+pub mod augment;
 mod batcher;
 mod cifar;
 mod dataset;
@@ -23,6 +24,7 @@ pub mod fetch;
 pub mod idx;
 pub mod mnist;
 
+pub use augment::Augment;
 pub use batcher::{BatcherOptions, ImageBatch, ImageBatcher};
 
 /// Where datasets live unless a `--data-dir` says otherwise: `CNN_DATA_DIR`, else

@@ -19,7 +19,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 /// The mean softmax cross-entropy of `logits` (`[batch, classes]`) against class indices
 /// `targets` (`[batch]`), as a `[1]` tensor; the same value and gradient as burn's
-/// `CrossEntropyLoss` (without smoothing or padding). Targets must lie below `classes`, as
+/// `CrossEntropyLoss` (without padding; with label smoothing through [`Targets::smoothed`]). Targets must lie below `classes`, as
 /// the datasets check when they load. A training step on the GPU should make its
 /// [`Targets`] before the forward pass and call [`cross_entropy_of`].
 pub fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
@@ -46,13 +46,15 @@ pub fn cross_entropy_of(logits: Tensor<2>, targets: Targets) -> Tensor<1> {
     {
         return loss;
     }
+    let smoothing = (targets.smoothing > 0.0).then_some(targets.smoothing);
     CrossEntropyLossConfig::new()
+        .with_smoothing(smoothing)
         .init(&logits.device())
         .forward(logits, targets.indices)
 }
 
-/// A batch's class indices (`[batch]`) with their one-hot rows (`[batch, classes]`, `f32`), for
-/// [`cross_entropy_of`].
+/// A batch's class indices (`[batch]`) with their target distributions (`[batch, classes]`,
+/// `f32`: one-hot rows, or smoothed ones), for [`cross_entropy_of`].
 ///
 /// Why apart: on the GPU, burn-fusion plans the output layer and the loss as one segment of
 /// operations, and class indices compared there (integer and boolean operations) made it run
@@ -62,6 +64,7 @@ pub fn cross_entropy_of(logits: Tensor<2>, targets: Targets) -> Tensor<1> {
 pub struct Targets {
     indices: Tensor<1, Int>,
     one_hot: Tensor<2>,
+    smoothing: f32,
 }
 
 impl Targets {
@@ -70,7 +73,35 @@ impl Targets {
         let [batch] = indices.dims();
         let columns = class_indices(classes, &indices.device());
         let one_hot = indices.clone().reshape([batch, 1]).equal(columns).float();
-        Targets { indices, one_hot }
+        Targets {
+            indices,
+            one_hot,
+            smoothing: 0.0,
+        }
+    }
+
+    /// Label smoothing: each row becomes `(1 - smoothing) * one_hot + smoothing / classes`,
+    /// as in burn's `CrossEntropyLossConfig::with_smoothing`, Keras and PyTorch. A `smoothing`
+    /// of 0 leaves the targets as they are.
+    ///
+    /// # Panics
+    ///
+    /// Where `smoothing` is outside `[0, 1)`.
+    pub fn smoothed(self, smoothing: f32) -> Self {
+        assert!(
+            (0.0..1.0).contains(&smoothing),
+            "label smoothing {smoothing} is outside [0, 1)"
+        );
+        if smoothing == 0.0 {
+            return self;
+        }
+        let classes = self.one_hot.dims()[1];
+        let one_hot = self.one_hot * (1.0 - smoothing) + smoothing / classes as f32;
+        Targets {
+            one_hot,
+            smoothing,
+            ..self
+        }
     }
 }
 
@@ -223,6 +254,34 @@ mod tests {
         // Scaled, so that the backward pass's product with the incoming gradient is tested.
         let a = cross_entropy(ours.clone(), targets.clone()) * 3.0;
         let b = burns(theirs.clone(), targets) * 3.0;
+        a.clone()
+            .into_data()
+            .assert_approx_eq::<f32>(&b.clone().into_data(), Tolerance::absolute(1e-5));
+        let (ga, gb) = (a.backward(), b.backward());
+        let (ga, gb) = (ours.grad(&ga).unwrap(), theirs.grad(&gb).unwrap());
+        ga.into_data()
+            .assert_approx_eq::<f32>(&gb.into_data(), Tolerance::absolute(1e-6));
+    }
+
+    #[test]
+    fn smoothed_loss_and_gradient_match_burns() {
+        let device = crate::Backend::Flex.device().unwrap().autodiff();
+        let (logits, targets) = batch(&device);
+        let ours = logits.clone().require_grad();
+        let theirs = logits.require_grad();
+        let smoothed = Targets::new(targets.clone(), 5).smoothed(0.1);
+        let a = cross_entropy_of(ours.clone(), smoothed) * 3.0;
+        let b = CrossEntropyLossConfig::new()
+            .with_smoothing(Some(0.1))
+            .init(&device)
+            .forward(theirs.clone(), targets.clone())
+            * 3.0;
+        let plain: f32 = cross_entropy(ours.clone().detach(), targets).into_scalar();
+        let value: f32 = a.clone().into_scalar();
+        assert!(
+            (value - 3.0 * plain).abs() > 1e-3,
+            "smoothing changed nothing"
+        );
         a.clone()
             .into_data()
             .assert_approx_eq::<f32>(&b.clone().into_data(), Tolerance::absolute(1e-5));

@@ -180,6 +180,12 @@ impl Report<'_> {
                     c.learning_rate, c.weight_decay, c.batch_size, c.schedule
                 ),
             ),
+            (
+                "augmentation",
+                c.augment.map_or_else(|| "none".into(), |a| a.to_string()),
+            ),
+            ("label smoothing", c.label_smoothing.to_string()),
+            ("standardized", c.standardize.to_string()),
             ("seed", c.seed.to_string()),
         ] {
             let _ = writeln!(md, "| {key} | {value} |");

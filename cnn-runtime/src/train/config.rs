@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::Augment;
+
 /// Settings of a training run. The defaults are the user's original TensorFlow settings:
 /// Adam (epsilon 1e-8), learning rate 1e-3, L2 weight decay 1e-3.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,8 +21,13 @@ pub struct TrainConfig {
     pub schedule: Schedule,
     /// Stop when the validation loss has not improved for this many epochs.
     pub early_stopping: Option<usize>,
-    /// Random crop and horizontal flip of training images (for CIFAR).
-    pub augment: bool,
+    /// Random crops (and flips) of training images.
+    #[serde(with = "crate::data::augment::compat", default)]
+    pub augment: Option<Augment>,
+    /// Label smoothing of the training loss ([`crate::nn::loss::Targets::smoothed`]); 0 for
+    /// none. Validation losses are against the plain labels.
+    #[serde(default)]
+    pub label_smoothing: f64,
     /// Standardise each channel with the training set's mean and std.
     pub standardize: bool,
     /// Step through [`crate::train::replay`]: on a GPU each step after the first few replays a
@@ -42,7 +49,8 @@ impl Default for TrainConfig {
             seed: 42,
             schedule: Schedule::Constant,
             early_stopping: None,
-            augment: false,
+            augment: None,
+            label_smoothing: 0.0,
             standardize: false,
             replay: false,
         }

@@ -193,6 +193,7 @@ impl Trainer<'_> {
             OptimizerState::Burn(optimizer) => Stepper::Burn {
                 model: Some(model),
                 optimizer,
+                label_smoothing: self.config.label_smoothing as f32,
             },
             OptimizerState::Replayed { moments, steps } => {
                 let settings =
@@ -201,6 +202,7 @@ impl Trainer<'_> {
                     0 => ReplayStep::new(model, settings),
                     _ => ReplayStep::resume(model, settings, moments, steps),
                 };
+                let step = step.with_label_smoothing(self.config.label_smoothing as f32);
                 Stepper::Replayed(Box::new(step))
             }
         }
@@ -428,7 +430,7 @@ impl Trainer<'_> {
             .filter(|v| !v.is_empty())
             .map(|set| {
                 let options = BatcherOptions {
-                    augment: false,
+                    augment: None,
                     ..self.batcher_options(&data.train, 0)
                 };
                 let evaluate = match self.config.replay {

@@ -14,6 +14,8 @@ pub(super) enum Stepper<M: Network> {
         /// `None` only within a step.
         model: Option<M>,
         optimizer: ModuleOptimizer,
+        /// [`Targets::smoothed`]'s factor.
+        label_smoothing: f32,
     },
     Replayed(Box<ReplayStep<M>>),
 }
@@ -27,9 +29,13 @@ impl<M: Network> Stepper<M> {
         rate: f64,
     ) -> (Tensor<1>, Tensor<2>) {
         match self {
-            Stepper::Burn { model, optimizer } => {
+            Stepper::Burn {
+                model,
+                optimizer,
+                label_smoothing,
+            } => {
                 let stepped = model.take().expect("the model between steps");
-                let targets = Targets::new(targets, stepped.classes());
+                let targets = Targets::new(targets, stepped.classes()).smoothed(*label_smoothing);
                 let logits = stepped.logits(images);
                 let loss = crate::nn::loss::cross_entropy_of(logits.clone(), targets);
                 let grads = GradientsParams::from_grads(loss.backward(), &stepped);

@@ -3,7 +3,9 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset as _;
 use burn::tensor::Device;
 use cnn_runtime::Backend;
-use cnn_runtime::data::{BatcherOptions, ChannelStats, ImageBatch, ImageBatcher, ImageSet, mnist};
+use cnn_runtime::data::{
+    Augment, BatcherOptions, ChannelStats, ImageBatch, ImageBatcher, ImageSet, mnist,
+};
 
 fn device() -> Device {
     Backend::default().device().unwrap()
@@ -80,16 +82,16 @@ fn standardization_uses_the_channel_stats() {
 }
 
 /// The `(dy, dx, flip)` with which `out` (one 3x4x4 image, in [0,1]) is `image` cropped at
-/// offset `(dy, dx)` of its 4-pixel zero padding and then maybe flipped.
-fn crops_of(out: &[f32], image: &[u8]) -> Vec<(i32, i32, bool)> {
+/// offset `(dy, dx)` of its `pad`-pixel zero padding and then maybe flipped.
+fn crops_of(out: &[f32], image: &[u8], pad: i32) -> Vec<(i32, i32, bool)> {
     let mut found = Vec::new();
-    for dy in 0..=8 {
-        for dx in 0..=8 {
+    for dy in 0..=2 * pad {
+        for dx in 0..=2 * pad {
             for flip in [false, true] {
                 let matches = out.iter().enumerate().all(|(i, &o)| {
                     let (c, y, x) = (i / 16, i / 4 % 4, i % 4);
                     let x = if flip { 3 - x } else { x };
-                    let (sy, sx) = (y as i32 + dy - 4, x as i32 + dx - 4);
+                    let (sy, sx) = (y as i32 + dy - pad, x as i32 + dx - pad);
                     let inside = (0..4).contains(&sy) && (0..4).contains(&sx);
                     let p = if inside {
                         image[c * 16 + sy as usize * 4 + sx as usize]
@@ -111,7 +113,7 @@ fn crops_of(out: &[f32], image: &[u8]) -> Vec<(i32, i32, bool)> {
 fn augmentation_is_a_seeded_crop_and_flip() {
     let set = rgb();
     let options = BatcherOptions {
-        augment: true,
+        augment: Some(Augment::CROP_FLIP),
         seed: 42,
         ..Default::default()
     };
@@ -130,7 +132,7 @@ fn augmentation_is_a_seeded_crop_and_flip() {
     let mut centred = 0;
     for batch in &first {
         for (k, out) in batch.chunks(48).enumerate() {
-            let crops = crops_of(out, set.image(indices[k]));
+            let crops = crops_of(out, set.image(indices[k]), 4);
             assert!(!crops.is_empty(), "image {k} is not a crop: {out:?}");
             // Only fully padded crops (all black) match several transforms.
             if crops.len() == 1 {
@@ -144,7 +146,7 @@ fn augmentation_is_a_seeded_crop_and_flip() {
     assert!(centred < 8, "{centred} of 32 unshifted");
     let resumed = ImageBatcher::starting_at(
         BatcherOptions {
-            augment: true,
+            augment: Some(Augment::CROP_FLIP),
             seed: 42,
             ..Default::default()
         },
@@ -155,7 +157,7 @@ fn augmentation_is_a_seeded_crop_and_flip() {
         first[2]
     );
     let other = ImageBatcher::new(BatcherOptions {
-        augment: true,
+        augment: Some(Augment::CROP_FLIP),
         seed: 43,
         ..Default::default()
     });
@@ -163,6 +165,34 @@ fn augmentation_is_a_seeded_crop_and_flip() {
         floats(&set.batch_tensor(&indices, &other, &device())),
         first[0]
     );
+}
+
+#[test]
+fn crops_for_digits_shift_by_their_padding_and_never_flip() {
+    let set = rgb();
+    let batcher = ImageBatcher::new(BatcherOptions {
+        augment: Some("crop:1".parse().unwrap()),
+        seed: 7,
+        ..Default::default()
+    });
+    let indices = [0, 1, 0, 1, 0, 1, 0, 1];
+    let mut shifts = std::collections::BTreeSet::new();
+    for _ in 0..4 {
+        let batch = floats(&set.batch_tensor(&indices, &batcher, &device()));
+        for (k, out) in batch.chunks(48).enumerate() {
+            let crops = crops_of(out, set.image(indices[k]), 1);
+            assert!(
+                crops.iter().any(|&(_, _, flip)| !flip),
+                "image {k} is not an unflipped crop within 1 pixel: {crops:?}"
+            );
+            if let [(dy, dx, flip)] = crops[..] {
+                assert!(!flip);
+                shifts.insert((dy, dx));
+            }
+        }
+    }
+    // 32 draws over 9 offsets: several of them show up.
+    assert!(shifts.len() >= 4, "offsets drawn: {shifts:?}");
 }
 
 #[test]

@@ -50,6 +50,8 @@ pub struct ReplayStep<M: Network> {
     moments: Moments,
     /// Adam's step count, for the bias corrections.
     time: usize,
+    /// [`Targets::smoothed`]'s factor.
+    label_smoothing: f32,
     /// The batch and Adam's factors the recorded step reads, rewritten before each step.
     inputs: Option<Inputs>,
     tape: Tape,
@@ -96,6 +98,7 @@ impl<M: Network> ReplayStep<M> {
             settings,
             moments: Moments::default(),
             time: 0,
+            label_smoothing: 0.0,
             inputs: None,
             tape: Tape::default(),
             stage: Stage::WarmingUp(0),
@@ -113,6 +116,14 @@ impl<M: Network> ReplayStep<M> {
 
     /// Continues from a checkpoint: `moments` as [`ReplayStep::moments`] gave them for this
     /// model, after `steps` steps.
+    /// Trains against [`Targets::smoothed`] targets.
+    pub fn with_label_smoothing(self, label_smoothing: f32) -> Self {
+        ReplayStep {
+            label_smoothing,
+            ..self
+        }
+    }
+
     pub fn resume(model: M, settings: AdamSettings, moments: [M; 2], steps: usize) -> Self {
         ReplayStep {
             moments: Moments::from_models(&model, moments),
@@ -243,7 +254,7 @@ impl<M: Network> ReplayStep<M> {
         taped: bool,
     ) -> (StepOutput, bool) {
         let model = self.model.take().expect("the model between steps");
-        let targets = Targets::new(targets, model.classes());
+        let targets = Targets::new(targets, model.classes()).smoothed(self.label_smoothing);
         let forward = || {
             let logits = model.logits(images);
             let loss = crate::nn::loss::cross_entropy_of(logits.clone(), targets);
