@@ -38,6 +38,9 @@ cnn::cnn_from_json!(
     input = [1, 48, 48],
     classes = 7
 );
+// The accuracy examples' files name their struct, input and classes themselves.
+cnn::cnn_from_json!("examples/arch/mnist-best.json");
+cnn::cnn_from_json!("examples/arch/fashion-best.json");
 cnn::cnn_from_json!(
     "tests/arch/batch_norm.arch",
     name = NormNet,
@@ -122,6 +125,19 @@ fn generated_and_runtime_networks_agree_at_every_shape() {
     let norm = runtime("tests/arch/batch_norm.arch", "NormNet", [3, 20, 24], 5);
     agree(NormNet::new(&device()), norm);
     assert_eq!(MnistNet::new(&device()).num_params(), 3_157_002);
+    let digits = Net::from_file(
+        "examples/arch/mnist-best.json",
+        &Overrides::default(),
+        &device(),
+    );
+    agree(DigitNet::new(&device()), digits.unwrap());
+    let clothes = "examples/arch/fashion-best.json";
+    let clothes = Net::from_file(clothes, &Overrides::default(), &device()).unwrap();
+    assert_eq!(
+        (clothes.name(), clothes.input()),
+        ("FashionNet", [1, 28, 28])
+    );
+    agree(FashionNet::new(&device()), clothes);
 }
 
 #[test]
