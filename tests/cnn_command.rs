@@ -1,7 +1,7 @@
 //! The `cnn` command as a user runs it: `check` gives the compiler's messages, `train` writes a
 //! run directory that `evaluate` and `predict` use, and mistakes exit with 1 or 2.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use cnn::runtime::data::mnist;
@@ -15,6 +15,17 @@ fn cnn(args: &[&str], data_root: &Path) -> Output {
         .env("CNN_DATA_DIR", data_root)
         .output()
         .unwrap()
+}
+
+/// A scratch directory with an empty data root (so `mnist` is the embedded subset) and the
+/// architecture file `name` holding `arch`.
+fn scratch(name: &str, arch: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("data");
+    std::fs::create_dir(&empty).unwrap();
+    let file = dir.path().join(name);
+    std::fs::write(&file, arch).unwrap();
+    (dir, empty, file)
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -76,17 +87,12 @@ fn summary_prints_the_table_and_usage_mistakes_exit_with_2() {
 /// `predict` on its run directory.
 #[test]
 fn train_writes_a_run_that_evaluate_and_predict_use() {
-    let dir = tempfile::tempdir().unwrap();
-    let empty = dir.path().join("data");
-    std::fs::create_dir(&empty).unwrap();
-    let arch = dir.path().join("small.arch");
-    std::fs::write(
-        &arch,
+    let (dir, empty, arch) = scratch(
+        "small.arch",
         "ARCH = [\n{'type':'C','activation':'relu','num_output':8,'kernel_size':(3,3)},\n\
          {'type':'P','pool':'max','kernel_size':(2,2)},\n{'type':'DO','drop_out':10},\n\
          {'type':'FC','activation':'relu','num_output':16},\n{'type':'T','activation':None}]\n",
-    )
-    .unwrap();
+    );
     let run = dir.path().join("run");
     let (arch, run_dir) = (arch.to_str().unwrap(), run.to_str().unwrap());
     let args = [
@@ -153,16 +159,11 @@ fn train_writes_a_run_that_evaluate_and_predict_use() {
 /// `evaluate`, which tests it later.
 #[test]
 fn no_test_runs_leave_the_test_set_to_evaluate() {
-    let dir = tempfile::tempdir().unwrap();
-    let empty = dir.path().join("data");
-    std::fs::create_dir(&empty).unwrap();
-    let arch = dir.path().join("tiny.json");
-    std::fs::write(
-        &arch,
+    let (dir, empty, arch) = scratch(
+        "tiny.json",
         r#"[{"type": "C", "activation": "relu", "num_output": 4, "kernel_size": 3, "batch_norm": true},
             {"type": "P", "pool": "max", "kernel_size": 2, "stride": 2}]"#,
-    )
-    .unwrap();
+    );
     let run = dir.path().join("run");
     let (arch, run_dir) = (arch.to_str().unwrap(), run.to_str().unwrap());
     let common = ["train", arch, "--dataset", "mnist", "--epochs", "1"];

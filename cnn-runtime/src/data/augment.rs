@@ -25,7 +25,10 @@ pub struct Augment {
 
 impl Augment {
     /// The CIFAR recipe: 4 pixels of padding, flips.
-    pub const CROP_FLIP: Augment = Augment { pad: 4, flip: true };
+    pub const CROP_FLIP: Augment = Augment {
+        pad: Self::DEFAULT_PAD,
+        flip: true,
+    };
     /// The padding when a description leaves it out.
     pub const DEFAULT_PAD: usize = 4;
     /// The most padding a description may ask for: beyond it most crops are mostly black.
