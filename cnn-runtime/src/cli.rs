@@ -172,7 +172,7 @@ pub fn run<M: Network>(
     // Only once everything above has succeeded, so that a mistake leaves no empty run; a
     // resumed run records its new epochs and learning rate for the next resume.
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    std::fs::write(dir.join("args.json"), serde_json::to_string_pretty(&args)?)?;
+    crate::durable::write(&dir.join("args.json"), serde_json::to_string_pretty(&args)?)?;
     // Built once to describe it before training starts; the trainer builds its own, seeded.
     let network = init(&device);
     println!("{}", network.summary());
@@ -269,11 +269,15 @@ pub fn run<M: Network>(
 
 /// The weights (`model.bpk`) and the architecture file, into the run directory.
 fn save_network<M: Network>(model: &M, dir: &Path, arch_file: &str) -> Result<(), Error> {
-    model
-        .clone()
-        .save_file(dir.join("model.bpk"))
+    let save = |staged: &Path| {
+        model
+            .clone()
+            .save_file(staged)
+            .map_err(std::io::Error::other)
+    };
+    crate::durable::replace(&dir.join("model.bpk"), save)
         .map_err(|e| format!("cannot save the weights: {e}"))?;
-    std::fs::write(dir.join(arch_name(arch_file)), model.arch_text())?;
+    crate::durable::write(&dir.join(arch_name(arch_file)), model.arch_text())?;
     Ok(())
 }
 

@@ -18,6 +18,7 @@ pub mod backend;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod data;
+pub mod durable;
 pub mod eval;
 #[cfg(feature = "export")]
 pub mod export;

@@ -8,6 +8,7 @@ use burn::optim::ModuleOptimizer;
 use serde::{Deserialize, Serialize};
 
 use super::TrainError;
+use crate::durable;
 use crate::report::history::EpochMetrics;
 
 /// What a checkpoint keeps of the optimizer.
@@ -55,10 +56,23 @@ impl Progress {
 }
 
 /// The files of a checkpoint directory.
+///
+/// The directory belongs to the checkpoint: every save replaces it whole. A save writes the new
+/// checkpoint into `NAME.partial` beside it and flushes it to the disk; then the current
+/// directory becomes `NAME.old`, `NAME.partial` becomes `NAME`, and `NAME.old` is removed. A run
+/// killed at any moment of this leaves one whole checkpoint, the last one or the new one, never
+/// the weights of one with the progress of another: [`Checkpoint::load`] finds it, and the next
+/// save tidies up the rest.
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
     dir: PathBuf,
 }
+
+const MODEL: &str = "model.bpk";
+const OPTIMIZER: &str = "optimizer.bpk";
+const PROGRESS: &str = "progress.json";
+const MOMENTS: [&str; 2] = ["adam_moment_1.bpk", "adam_moment_2.bpk"];
+const STEPS: &str = "adam_steps.txt";
 
 impl Checkpoint {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
@@ -69,78 +83,129 @@ impl Checkpoint {
         &self.dir
     }
 
+    /// The weights of the last checkpoint saved.
     pub fn model_path(&self) -> PathBuf {
-        self.dir.join("model.bpk")
+        self.dir.join(MODEL)
     }
 
-    fn optimizer_path(&self) -> PathBuf {
-        self.dir.join("optimizer.bpk")
-    }
-
-    fn progress_path(&self) -> PathBuf {
-        self.dir.join("progress.json")
-    }
-
+    /// Whether there is a whole checkpoint to resume from.
     pub fn exists(&self) -> bool {
-        self.progress_path().is_file()
+        self.committed().is_some()
     }
 
-    /// Writes every file beside its final name first and renames it into place, progress last:
-    /// an interruption while saving leaves the previous checkpoint whole. The other optimizer's
-    /// files, from an earlier run in this directory, are removed, so that a resume cannot pick
-    /// them up.
+    /// Saves a checkpoint in place of the last one (see [`Checkpoint`] for how an interruption
+    /// cannot leave a mixed one).
     pub fn save<M: Module>(
         &self,
         model: &M,
         optimizer: &OptimizerState<M>,
         progress: &Progress,
     ) -> Result<(), TrainError> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| self.error(&self.dir, e))?;
-        let staged = |path: &Path| path.with_extension("partial");
-        let model_path = self.model_path();
-        model
-            .clone()
-            .save_file(staged(&model_path))
-            .map_err(|e| self.error(&model_path, e))?;
-        let mut written = vec![model_path];
+        self.settle()?;
+        let staging = self.sibling("partial");
+        self.write(&staging, model, optimizer, progress)?;
+        let old = self.sibling("old");
+        if self.dir.exists() {
+            std::fs::rename(&self.dir, &old).map_err(|e| self.error(&self.dir, e))?;
+        }
+        std::fs::rename(&staging, &self.dir).map_err(|e| self.error(&self.dir, e))?;
+        self.sync_parent()?;
+        self.remove(&old)
+    }
+
+    /// Every file of the checkpoint, into `staging`, progress last, each flushed to the disk.
+    /// Errors name the file's final path.
+    fn write<M: Module>(
+        &self,
+        staging: &Path,
+        model: &M,
+        optimizer: &OptimizerState<M>,
+        progress: &Progress,
+    ) -> Result<(), TrainError> {
+        std::fs::create_dir_all(staging).map_err(|e| self.error(&self.dir, e))?;
+        let save_model = |model: &M, name: &str| {
+            model
+                .clone()
+                .save_file(staging.join(name))
+                .map_err(|e| self.error(&self.dir.join(name), e))
+        };
+        save_model(model, MODEL)?;
+        let mut names = vec![MODEL];
         match optimizer {
             OptimizerState::Burn(optimizer) => {
-                let path = self.optimizer_path();
                 optimizer
-                    .save(staged(&path))
-                    .map_err(|e| self.error(&path, e))?;
-                written.push(path);
+                    .save(staging.join(OPTIMIZER))
+                    .map_err(|e| self.error(&self.dir.join(OPTIMIZER), e))?;
+                names.push(OPTIMIZER);
             }
             OptimizerState::Replayed { moments, steps } => {
-                for (moment, path) in moments.iter().zip(self.moment_paths()) {
-                    moment
-                        .clone()
-                        .save_file(staged(&path))
-                        .map_err(|e| self.error(&path, e))?;
-                    written.push(path);
+                for (moment, name) in moments.iter().zip(MOMENTS) {
+                    save_model(moment, name)?;
                 }
-                let path = self.steps_path();
-                std::fs::write(staged(&path), steps.to_string())
-                    .map_err(|e| self.error(&path, e))?;
-                written.push(path);
+                let text = steps.to_string();
+                self.write_text(staging, STEPS, &text)?;
+                names.extend(MOMENTS.into_iter().chain([STEPS]));
             }
         }
-        let progress_path = self.progress_path();
         let json = serde_json::to_string_pretty(progress).expect("progress serialises");
-        std::fs::write(staged(&progress_path), json).map_err(|e| self.error(&progress_path, e))?;
-        written.push(progress_path);
-        for path in &written {
-            std::fs::rename(staged(path), path).map_err(|e| self.error(path, e))?;
+        self.write_text(staging, PROGRESS, &json)?;
+        names.push(PROGRESS);
+        for name in names {
+            durable::sync_file(&staging.join(name))
+                .map_err(|e| self.error(&self.dir.join(name), e))?;
         }
-        for path in self.optimizer_files(matches!(optimizer, OptimizerState::Burn(_))) {
-            match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(self.error(&path, e));
-                }
-                _ => {}
-            }
+        durable::sync_dir(staging).map_err(|e| self.error(&self.dir, e))
+    }
+
+    fn write_text(&self, staging: &Path, name: &str, text: &str) -> Result<(), TrainError> {
+        std::fs::write(staging.join(name), text).map_err(|e| self.error(&self.dir.join(name), e))
+    }
+
+    /// The directory that holds the last whole checkpoint. That is this one, except when a save
+    /// was stopped between its two renames: then this one is missing, and `NAME.partial` is
+    /// whole (`NAME.old` exists only once it is).
+    fn committed(&self) -> Option<PathBuf> {
+        if self.dir.exists() {
+            return self.dir.join(PROGRESS).is_file().then(|| self.dir.clone());
         }
-        Ok(())
+        let (staging, old) = (self.sibling("partial"), self.sibling("old"));
+        match (old.exists(), staging.join(PROGRESS).is_file()) {
+            (true, true) => Some(staging),
+            (true, false) => old.join(PROGRESS).is_file().then_some(old),
+            (false, _) => None,
+        }
+    }
+
+    /// Puts back in place a checkpoint that an interrupted save left under another name, and
+    /// removes what is left of that save.
+    fn settle(&self) -> Result<(), TrainError> {
+        if !self.dir.exists()
+            && let Some(committed) = self.committed()
+        {
+            std::fs::rename(&committed, &self.dir).map_err(|e| self.error(&self.dir, e))?;
+        }
+        self.remove(&self.sibling("partial"))?;
+        self.remove(&self.sibling("old"))
+    }
+
+    /// `NAME.suffix`, beside the checkpoint's directory.
+    fn sibling(&self, suffix: &str) -> PathBuf {
+        let mut name = self.dir.file_name().unwrap_or_default().to_owned();
+        name.push(".");
+        name.push(suffix);
+        self.dir.with_file_name(name)
+    }
+
+    fn remove(&self, dir: &Path) -> Result<(), TrainError> {
+        match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(self.error(dir, e)),
+            _ => Ok(()),
+        }
+    }
+
+    fn sync_parent(&self) -> Result<(), TrainError> {
+        let parent = durable::parent(&self.dir);
+        durable::sync_dir(parent).map_err(|e| self.error(parent, e))
     }
 
     /// Loads the checkpoint into `model` and `optimizer` (a fresh optimizer of the kind the
@@ -150,47 +215,33 @@ impl Checkpoint {
         model: M,
         optimizer: OptimizerState<M>,
     ) -> Result<(M, OptimizerState<M>, Progress), TrainError> {
-        let progress_path = self.progress_path();
+        let dir = self.committed().unwrap_or_else(|| self.dir.clone());
+        let progress_path = dir.join(PROGRESS);
         let text =
             std::fs::read_to_string(&progress_path).map_err(|e| self.error(&progress_path, e))?;
         let progress: Progress =
             serde_json::from_str(&text).map_err(|e| self.error(&progress_path, e))?;
-        let model_path = self.model_path();
+        let model_path = dir.join(MODEL);
         let model = model
             .try_load_file(&model_path)
             .map_err(|e| self.error(&model_path, e))?;
         let replayed = !matches!(optimizer, OptimizerState::Burn(_));
-        if let Some(other) = self
-            .optimizer_files(!replayed)
-            .into_iter()
-            .find(|p| p.is_file())
-        {
-            let (written, asked) = match replayed {
-                true => ("burn's Adam", "without --replay"),
-                false => ("the replayed step's Adam (--replay)", "with --replay"),
-            };
-            return Err(self.error(
-                &other,
-                format!(
-                    "this checkpoint's optimizer state was written by {written}: resume it {asked}"
-                ),
-            ));
-        }
+        self.refuse_other_optimizer(&dir, replayed)?;
         let optimizer = match optimizer {
             OptimizerState::Burn(optimizer) => {
-                let path = self.optimizer_path();
+                let path = dir.join(OPTIMIZER);
                 OptimizerState::Burn(optimizer.load(&path).map_err(|e| self.error(&path, e))?)
             }
             OptimizerState::Replayed { moments, .. } => {
-                let [first, second] = moments;
-                let [first_path, second_path] = self.moment_paths();
-                let load = |moment: M, path: PathBuf| {
+                let load = |moment: M, name: &str| {
+                    let path = dir.join(name);
                     moment
                         .try_load_file(&path)
                         .map_err(|e| self.error(&path, e))
                 };
-                let moments = [load(first, first_path)?, load(second, second_path)?];
-                let path = self.steps_path();
+                let [first, second] = moments;
+                let moments = [load(first, MOMENTS[0])?, load(second, MOMENTS[1])?];
+                let path = dir.join(STEPS);
                 let text = std::fs::read_to_string(&path).map_err(|e| self.error(&path, e))?;
                 let steps = text.trim().parse().map_err(|e| self.error(&path, e))?;
                 OptimizerState::Replayed { moments, steps }
@@ -199,20 +250,30 @@ impl Checkpoint {
         Ok((model, optimizer, progress))
     }
 
-    fn moment_paths(&self) -> [PathBuf; 2] {
-        ["adam_moment_1.bpk", "adam_moment_2.bpk"].map(|name| self.dir.join(name))
-    }
-
-    fn steps_path(&self) -> PathBuf {
-        self.dir.join("adam_steps.txt")
-    }
-
-    /// The files of the replayed step's optimizer state (`replayed`), or of burn's.
-    fn optimizer_files(&self, replayed: bool) -> Vec<PathBuf> {
-        match replayed {
-            true => [self.moment_paths().to_vec(), vec![self.steps_path()]].concat(),
-            false => vec![self.optimizer_path()],
-        }
+    /// An error naming the file when `dir` holds the other optimizer's state (`replayed`: the
+    /// run uses the replayed step's).
+    fn refuse_other_optimizer(&self, dir: &Path, replayed: bool) -> Result<(), TrainError> {
+        let other: Vec<&str> = match replayed {
+            true => vec![OPTIMIZER],
+            false => MOMENTS.into_iter().chain([STEPS]).collect(),
+        };
+        let Some(found) = other
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|p| p.is_file())
+        else {
+            return Ok(());
+        };
+        let (written, asked) = match replayed {
+            true => ("burn's Adam", "without --replay"),
+            false => ("the replayed step's Adam (--replay)", "with --replay"),
+        };
+        Err(self.error(
+            &found,
+            format!(
+                "this checkpoint's optimizer state was written by {written}: resume it {asked}"
+            ),
+        ))
     }
 
     fn error(&self, path: &Path, e: impl std::fmt::Display) -> TrainError {
