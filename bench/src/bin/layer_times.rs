@@ -19,10 +19,11 @@ use cnn::burn::module::Module;
 use cnn::burn::nn::conv::{Conv2d, Conv2dConfig};
 use cnn::burn::nn::pool::{AvgPool2dConfig, MaxPool2dConfig};
 use cnn::burn::nn::{DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
-use cnn::burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
+use cnn::burn::optim::GradientsParams;
 use cnn::burn::tensor::{DType, Device, Distribution, Int, Tensor, TensorData};
 use cnn::runtime::nn::loss::cross_entropy;
 use cnn::runtime::nn::{conv, dense, dropout, init, pool};
+use cnn::runtime::train::optim;
 use cnn::runtime::{Backend, Network};
 
 use cnn_bench::SeedNet;
@@ -330,10 +331,8 @@ fn dropout_row(layer: &PlannedLayer, percent: f64, args: &Args, device: &Device,
 
 /// One Adam step (L2 1e-3) over the whole network, gradients given.
 fn adam_row(args: &Args, device: &Device) {
-    let mut model = SeedNet::new(device);
-    let mut optimizer = AdamConfig::new()
-        .with_weight_decay(Some(WeightDecayConfig::new(1e-3)))
-        .init();
+    let mut model = Some(SeedNet::new(device));
+    let mut optimizer = optim::adam(1e-8, Some(1e-3));
     let [c, h, w] = SeedNet::INPUT;
     let images = Tensor::random(
         [args.batch_size, c, h, w],
@@ -343,13 +342,14 @@ fn adam_row(args: &Args, device: &Device) {
     let labels: Vec<i64> = (0..args.batch_size as i64).map(|i| i % 10).collect();
     let targets = Tensor::<1, Int>::from_data(TensorData::new(labels, [args.batch_size]), device);
     let step = median(args.reps, || {
-        let loss = cross_entropy(model.logits(images.clone()), targets.clone());
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let stepped = model.take().expect("the model between steps");
+        let loss = cross_entropy(stepped.logits(images.clone()), targets.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &stepped);
         // The gradients must be computed before the clock starts: on GPUs the backward pass
         // is still queued here.
         device.sync().expect("device sync");
         let started = Instant::now();
-        model = optimizer.step(1e-3, model.clone(), grads);
+        model = Some(optimizer.step(1e-3, stepped, grads));
         device.sync().expect("device sync");
         started.elapsed().as_secs_f64() * 1e3
     });

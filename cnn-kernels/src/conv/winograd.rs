@@ -12,7 +12,6 @@
 //! The transforms work on [`LANES`] blocks side by side, so that every step is one vector
 //! operation.
 
-use std::array::from_fn;
 use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::ops::{Add, Deref, DerefMut, Mul, Sub};
@@ -151,7 +150,7 @@ impl Add for Lanes {
     type Output = Self;
     #[inline(always)]
     fn add(self, o: Self) -> Self {
-        Lanes(from_fn(|i| self.0[i] + o.0[i]))
+        Lanes(build(|i| self.0[i] + o.0[i]))
     }
 }
 
@@ -159,7 +158,7 @@ impl Sub for Lanes {
     type Output = Self;
     #[inline(always)]
     fn sub(self, o: Self) -> Self {
-        Lanes(from_fn(|i| self.0[i] - o.0[i]))
+        Lanes(build(|i| self.0[i] - o.0[i]))
     }
 }
 
@@ -167,8 +166,53 @@ impl Mul<f32> for Lanes {
     type Output = Self;
     #[inline(always)]
     fn mul(self, k: f32) -> Self {
-        Lanes(from_fn(|i| self.0[i] * k))
+        Lanes(build(|i| self.0[i] * k))
     }
+}
+
+/// `std::array::from_fn`, inlined into its caller. std's builds the array in a function of
+/// its own that calls the closure through an adapter (`core::ops::try_trait::Wrapped`); that
+/// function is not inlined into the AVX-512 and AVX2 builds of the transforms ([`dispatched`])
+/// and, compiled for plain x86-64, ran a sixth of the seed network's transforms in SSE
+/// registers (docs/performance.md). Here the loop, and with it the closure, stays in the caller.
+#[inline(always)]
+fn build<E: Zero, const N: usize>(mut f: impl FnMut(usize) -> E) -> [E; N] {
+    let mut out = [E::ZERO; N];
+    for (i, e) in out.iter_mut().enumerate() {
+        *e = f(i);
+    }
+    out
+}
+
+/// [`build`] without a closure, for the transforms' larger bodies, which LLVM would otherwise
+/// keep as functions of their own, compiled for plain x86-64 (SSE) whatever their caller's
+/// target features: `grid!(|i| f(i))` is `[f(0), f(1), ...]`, its length inferred.
+macro_rules! grid {
+    (|$i:ident| $e:expr) => {{
+        let mut out = [Zero::ZERO; _];
+        #[allow(clippy::needless_range_loop)]
+        for $i in 0..out.len() {
+            out[$i] = $e;
+        }
+        out
+    }};
+}
+
+/// What [`build`] fills an array with before it writes each element.
+trait Zero: Copy {
+    const ZERO: Self;
+}
+
+impl Zero for f32 {
+    const ZERO: Self = 0.0;
+}
+
+impl Zero for Lanes {
+    const ZERO: Self = Lanes([0.0; LANES]);
+}
+
+impl<E: Zero, const N: usize> Zero for [E; N] {
+    const ZERO: Self = [E::ZERO; N];
 }
 
 /// The three 1-D transforms of F(M, R), T = M + R - 1, applied along both axes of a tile, to
@@ -450,10 +494,9 @@ impl<W: Transforms<T, R, M>, const T: usize, const R: usize, const M: usize> Win
         let mut out = vec![0.0; plane * R * R];
         for first in (0..plane).step_by(LANES) {
             let at = |e: usize| Lanes::load(&u[e * matrix + first..]);
-            let across: [[Lanes; R]; T] =
-                from_fn(|r| W::kernel_adjoint(from_fn(|s| at(T * r + s))));
+            let across: [[Lanes; R]; T] = grid!(|r| W::kernel_adjoint(grid!(|s| at(T * r + s))));
             for j in 0..R {
-                let down = W::kernel_adjoint(from_fn(|r| across[r][j]));
+                let down = W::kernel_adjoint(grid!(|r| across[r][j]));
                 for (i, d) in down.iter().enumerate() {
                     let kernels = out[first * R * R..].chunks_exact_mut(R * R);
                     for (kernel, v) in kernels.zip(d.0) {
@@ -485,9 +528,9 @@ impl<W: Transforms<T, R, M>, const T: usize, const R: usize, const M: usize> Win
                             Lanes::load(&phases[((M * by + a) * M + b) * run + first..])
                         };
                         let across: [[Lanes; T]; M] =
-                            from_fn(|a| W::output_adjoint(from_fn(|b| at(a, b))));
+                            grid!(|a| W::output_adjoint(grid!(|b| at(a, b))));
                         for s in 0..T {
-                            let down = W::output_adjoint(from_fn(|a| across[a][s]));
+                            let down = W::output_adjoint(grid!(|a| across[a][s]));
                             for (r, t) in down.into_iter().enumerate() {
                                 t.store(&mut z[(T * r + s) * matrix + column + first..]);
                             }
@@ -507,11 +550,11 @@ impl<W: Transforms<T, R, M>, const T: usize, const R: usize, const M: usize> Win
         for first in (0..plane).step_by(LANES) {
             let tap = |i: usize, j: usize| {
                 let at = |l: usize| (first + l) * R * R + i * R + j;
-                Lanes(from_fn(|l| weight.get(at(l)).copied().unwrap_or(0.0)))
+                Lanes(grid!(|l| weight.get(at(l)).copied().unwrap_or(0.0)))
             };
-            let down: [[Lanes; T]; R] = from_fn(|j| W::kernel(from_fn(|i| tap(i, j))));
+            let down: [[Lanes; T]; R] = grid!(|j| W::kernel(grid!(|i| tap(i, j))));
             for r in 0..T {
-                let both = W::kernel(from_fn(|j| down[j][r]));
+                let both = W::kernel(grid!(|j| down[j][r]));
                 for (s, v) in both.into_iter().enumerate() {
                     v.store(&mut out[(T * r + s) * matrix + first..]);
                 }
@@ -549,9 +592,9 @@ impl<W: Transforms<T, R, M>, const T: usize, const R: usize, const M: usize> Win
                             let row = (M * by + r) * M + k % M;
                             Lanes::load(&phases[row * run + first + k / M..])
                         };
-                        let across: [[Lanes; T]; T] = from_fn(|r| W::input(from_fn(|k| at(r, k))));
+                        let across: [[Lanes; T]; T] = grid!(|r| W::input(grid!(|k| at(r, k))));
                         for s in 0..T {
-                            let down = W::input(from_fn(|r| across[r][s]));
+                            let down = W::input(grid!(|r| across[r][s]));
                             for (q, t) in down.into_iter().enumerate() {
                                 t.store(&mut v[(T * q + s) * matrix + column + first..]);
                             }
@@ -598,10 +641,8 @@ impl<W: Transforms<T, R, M>, const T: usize, const R: usize, const M: usize> Win
                     let column = f * width + (n * bh + by) * bw;
                     for first in (0..bw).step_by(LANES) {
                         let at = |e: usize| Lanes::load(&m[e * matrix + column + first..]);
-                        let rows: [[Lanes; M]; T] =
-                            from_fn(|r| W::output(from_fn(|s| at(T * r + s))));
-                        let y: [[Lanes; M]; M] =
-                            from_fn(|col| W::output(from_fn(|r| rows[r][col])));
+                        let rows: [[Lanes; M]; T] = grid!(|r| W::output(grid!(|s| at(T * r + s))));
+                        let y: [[Lanes; M]; M] = grid!(|col| W::output(grid!(|r| rows[r][col])));
                         let lanes = (bw - first).min(LANES);
                         for a in (0..M).take_while(|a| M * by + a < oh) {
                             let dst = &mut map[(M * by + a) * ow + M * first..][..ow - M * first];

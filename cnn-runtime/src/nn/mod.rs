@@ -9,7 +9,7 @@ pub mod conv;
 pub mod dense;
 pub mod dropout;
 #[cfg(feature = "flex")]
-mod flex_tensor;
+pub(crate) mod flex_tensor;
 pub mod init;
 pub mod loss;
 mod net;

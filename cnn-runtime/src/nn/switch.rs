@@ -9,7 +9,7 @@
 //!   input gradients, pooling's padding is rewritten, dropout runs on the channels-last view
 //!   and long fully connected inputs are split).
 //! - `CNN_KERNELS=burn:dropout,dense`: burn's for the listed layers only (`conv`, `pool`,
-//!   `dropout`, `dense`, `loss`); inside our GPU convolution, `wgrad` gives burn's weight
+//!   `dropout`, `dense`, `loss`, and `optim` for burn's optimizer step, [`crate::train::optim`]); inside our GPU convolution, `wgrad` gives burn's weight
 //!   gradient back and `turned` burn's forward kernel (instead of the turned convolution's input
 //!   gradient, [`crate::nn::conv`]).
 //!
@@ -29,11 +29,13 @@ pub enum Rewrite {
     Turned,
     /// Softmax cross-entropy as one operation ([`crate::nn::loss`]).
     Loss,
+    /// The optimizer's step in one pass per tensor on the CPU ([`crate::train::optim`]).
+    Optimizer,
 }
 
 #[cfg(any(test, feature = "ab-switch"))]
 impl Rewrite {
-    const ALL: [Rewrite; 7] = [
+    const ALL: [Rewrite; 8] = [
         Rewrite::Conv,
         Rewrite::Pool,
         Rewrite::Dropout,
@@ -41,6 +43,7 @@ impl Rewrite {
         Rewrite::WeightGradient,
         Rewrite::Turned,
         Rewrite::Loss,
+        Rewrite::Optimizer,
     ];
 
     fn name(self) -> &'static str {
@@ -52,6 +55,7 @@ impl Rewrite {
             Rewrite::WeightGradient => "wgrad",
             Rewrite::Turned => "turned",
             Rewrite::Loss => "loss",
+            Rewrite::Optimizer => "optim",
         }
     }
 }
@@ -86,8 +90,7 @@ fn parse(value: Option<&str>) -> Result<Vec<Rewrite>, String> {
     if value == "burn" {
         return Ok(Rewrite::ALL.to_vec());
     }
-    let expected =
-        "expected `burn` or `burn:` and a list of conv, pool, dropout, dense, wgrad, turned, loss";
+    let expected = "expected `burn` or `burn:` and a list of conv, pool, dropout, dense, wgrad, turned, loss, optim";
     let Some(list) = value.strip_prefix("burn:") else {
         return Err(format!("`{value}` is not understood ({expected})"));
     };

@@ -11,14 +11,13 @@ mod checkpoint;
 mod config;
 mod display;
 mod interrupt;
+pub mod optim;
 pub mod replay;
 mod stepper;
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use burn::optim::AdamConfig;
-use burn::optim::decay::WeightDecayConfig;
 use burn::tensor::{Device, Tensor, Transaction};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -176,11 +175,7 @@ impl Trainer<'_> {
             let moments = [0, 1].map(|_| model.clone());
             return OptimizerState::Replayed { moments, steps: 0 };
         }
-        let decay = self.weight_decay().map(WeightDecayConfig::new);
-        let adam = AdamConfig::new()
-            .with_epsilon(self.config.adam_epsilon as f32)
-            .with_weight_decay(decay)
-            .init();
+        let adam = optim::adam(self.config.adam_epsilon as f32, self.weight_decay());
         OptimizerState::Burn(adam)
     }
 

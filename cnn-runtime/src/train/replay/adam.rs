@@ -14,27 +14,9 @@ use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 use burn::tensor::kind::BridgeTensor;
 
-/// Adam's settings (burn's `AdamConfig` defaults for the betas).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AdamSettings {
-    pub beta_1: f32,
-    pub beta_2: f32,
-    pub epsilon: f32,
-    /// L2 penalty added to the gradient, as burn's `WeightDecayConfig`.
-    pub weight_decay: Option<f32>,
-}
-
-impl AdamSettings {
-    /// burn's defaults with this epsilon and L2 penalty (the trainer's settings).
-    pub fn new(epsilon: f32, weight_decay: Option<f32>) -> Self {
-        AdamSettings {
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon,
-            weight_decay,
-        }
-    }
-}
+/// Adam's settings (burn's `AdamConfig` defaults for the betas), shared with the CPU's fused
+/// step.
+pub use cnn_kernels::optim::Adam as AdamSettings;
 
 /// The two per-step scalars of step `time` (from 1) at `learning_rate`: the step's scale
 /// `lr * sqrt(1 - b2^t) / (1 - b1^t)` and the denominator's `eps * sqrt(1 - b2^t)`.
