@@ -173,7 +173,7 @@ impl Mul<f32> for Lanes {
 /// `std::array::from_fn`, inlined into its caller. std's builds the array in a function of
 /// its own that calls the closure through an adapter (`core::ops::try_trait::Wrapped`); that
 /// function is not inlined into the AVX-512 and AVX2 builds of the transforms ([`dispatched`])
-/// and, compiled for plain x86-64, ran a sixth of the seed network's transforms in SSE
+/// and, compiled for plain x86-64, ran a third of the seed network's transform time in SSE
 /// registers (docs/performance.md). Here the loop, and with it the closure, stays in the caller.
 #[inline(always)]
 fn build<E: Zero, const N: usize>(mut f: impl FnMut(usize) -> E) -> [E; N] {
