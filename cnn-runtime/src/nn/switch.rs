@@ -3,15 +3,16 @@
 //! process, and only in builds with the `ab-switch` feature (the benchmarks'); other builds
 //! always run ours.
 //!
-//! - `CNN_KERNELS=burn`: burn's convolution, max pooling, dropout, fully connected layers and
-//!   cross-entropy loss instead of [`crate::nn::conv`], [`crate::nn::pool`], [`crate::nn::dropout`],
-//!   [`crate::nn::dense`] and [`crate::nn::loss`] (on the GPU too, where convolutions otherwise run as
-//!   input gradients, pooling's padding is rewritten, dropout runs on the channels-last view
-//!   and long fully connected inputs are split).
-//! - `CNN_KERNELS=burn:dropout,dense`: burn's for the listed layers only (`conv`, `pool`,
-//!   `dropout`, `dense`, `loss`, and `optim` for burn's optimizer step, [`crate::train::optim`]); inside our GPU convolution, `wgrad` gives burn's weight
-//!   gradient back and `turned` burn's forward kernel (instead of the turned convolution's input
-//!   gradient, [`crate::nn::conv`]).
+//! - `CNN_KERNELS=burn`: burn's convolution, max pooling, dropout, fully connected layers,
+//!   cross-entropy loss and optimizer step instead of [`crate::nn::conv`], [`crate::nn::pool`],
+//!   [`crate::nn::dropout`], [`crate::nn::dense`], [`crate::nn::loss`] and
+//!   [`crate::train::optim`] (on the GPU too, where convolutions otherwise run as input
+//!   gradients, pooling's padding is rewritten, dropout runs on the channels-last view and long
+//!   fully connected inputs are split).
+//! - `CNN_KERNELS=burn:dropout,dense`: burn's for the listed ones only (`conv`, `pool`,
+//!   `dropout`, `dense`, `loss`, `optim`); inside our GPU convolution, `wgrad` gives burn's
+//!   weight gradient back and `turned` burn's forward kernel (instead of the turned
+//!   convolution's input gradient, [`crate::nn::conv`]).
 //!
 //! Anything else is reported once on stderr, and ours run.
 
